@@ -1,0 +1,355 @@
+package netlinksource
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/procmon-otel/procmon/internal/kernel"
+	"github.com/procmon-otel/procmon/internal/procmon"
+)
+
+// Config configures the proc connector source.
+type Config struct {
+	// ProcRoot is where the host's /proc is mounted; the root network
+	// namespace is found through it.
+	ProcRoot string
+	// ReceiveBuffer is the socket receive buffer in bytes. The kernel default
+	// holds only a few hundred events, so bursts need more.
+	ReceiveBuffer int
+	// AckTimeout bounds the wait for the kernel to acknowledge the
+	// subscription. Default 2s.
+	AckTimeout time.Duration
+	// Batch is the most messages read per wake-up. Default 256.
+	Batch int
+}
+
+// Setup failures, each its own sentence; errors.Is tells them apart.
+var (
+	ErrNoRootNamespace = errors.New("cannot enter the root network namespace, where the kernel's proc connector lives: " +
+		"run the collector in the host network namespace (hostNetwork: true) or grant it CAP_SYS_ADMIN")
+	ErrPermission = errors.New("subscribing to the kernel's process events needs CAP_NET_ADMIN in the initial user namespace: " +
+		"run the collector as root or grant it CAP_NET_ADMIN")
+	ErrNotRootNamespace = errors.New("the kernel's proc connector only answers in the root network namespace, and procmon's socket is not in it: " +
+		"run the collector with hostNetwork: true, or set proc_root to the host's /proc")
+	ErrNoAck = errors.New("the kernel did not acknowledge the process event subscription: " +
+		"the proc connector only serves the initial PID and user namespaces (run the collector with hostPID: true)")
+	ErrNoConnector = errors.New("this kernel has no proc connector (CONFIG_PROC_EVENTS)")
+)
+
+// NewOpener returns an Opener for proc connector sources. Every source it
+// opens shares one sequence tracker, so that a restart's gap is counted.
+func NewOpener(cfg Config) procmon.Opener {
+	if cfg.AckTimeout <= 0 {
+		cfg.AckTimeout = 2 * time.Second
+	}
+	if cfg.Batch <= 0 {
+		cfg.Batch = 256
+	}
+	tr := &seqTracker{}
+	return func() (procmon.Source, error) { return open(cfg, tr) }
+}
+
+// source is one subscribed proc connector socket.
+type source struct {
+	f      *os.File
+	rc     syscall.RawConn
+	tr     *seqTracker
+	batch  int
+	buf    []byte
+	ev     procmon.Event
+	port   uint32
+	closer sync.Once
+
+	// State of one Receive call, kept here so that the read callback is made
+	// once and Receive does not allocate.
+	sink    procmon.Sink
+	readErr error
+	readFn  func(fd uintptr) bool
+
+	pending [][]byte // messages read while waiting for the acknowledgement
+}
+
+// ackCPU is the CPU field of an acknowledgement outside the sequence.
+const ackCPU = 0xffffffff
+
+// msgBuf fits the largest proc connector message with room to spare.
+const msgBuf = 4096
+
+func open(cfg Config, tr *seqTracker) (*source, error) {
+	fd, sockErr := -1, error(nil)
+	newSocket := func() error {
+		fd, sockErr = unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_CONNECTOR)
+		return sockErr
+	}
+	nsErr := kernel.WithRootNS(cfg.ProcRoot, newSocket)
+	if fd < 0 && sockErr == nil {
+		// The root namespace could not be entered. The collector may be in it
+		// already (it only lacks the right to look at pid 1's namespace); the
+		// subscription tells, so try from here and say which it was later.
+		if !errors.Is(nsErr, fs.ErrPermission) {
+			return nil, fmt.Errorf("opening the proc connector socket: %w", nsErr)
+		}
+		_ = newSocket()
+	} else {
+		nsErr = nil
+	}
+	switch {
+	case errors.Is(sockErr, unix.EPROTONOSUPPORT):
+		return nil, fmt.Errorf("%w: %w", ErrNoConnector, sockErr)
+	case sockErr != nil:
+		return nil, fmt.Errorf("opening the proc connector socket: %w", sockErr)
+	}
+	s := &source{tr: tr, batch: cfg.Batch, buf: make([]byte, msgBuf)}
+	s.readFn = s.readBatch
+	if err := s.setup(fd, cfg); err != nil {
+		if s.f != nil {
+			_ = s.f.Close()
+		} else {
+			_ = unix.Close(fd)
+		}
+		if nsErr != nil && errors.Is(err, ErrNotRootNamespace) {
+			return nil, fmt.Errorf("%w: %w", ErrNoRootNamespace, nsErr)
+		}
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *source) setup(fd int, cfg Config) error {
+	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
+		return fmt.Errorf("binding the proc connector socket: %w", err)
+	}
+	if cfg.ReceiveBuffer > 0 {
+		// FORCE passes the rmem_max cap and needs CAP_NET_ADMIN, which the
+		// subscription needs anyway.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.ReceiveBuffer); err != nil {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, cfg.ReceiveBuffer); err != nil {
+				return fmt.Errorf("setting the receive buffer to %d bytes: %w", cfg.ReceiveBuffer, err)
+			}
+		}
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return fmt.Errorf("reading the proc connector socket's address: %w", err)
+	}
+	if nl, ok := sa.(*unix.SockaddrNetlink); ok {
+		s.port = nl.Pid
+	}
+	s.f = os.NewFile(uintptr(fd), "proc-connector")
+	if s.rc, err = s.f.SyscallConn(); err != nil {
+		return fmt.Errorf("polling the proc connector socket: %w", err)
+	}
+	return s.subscribe(cfg.AckTimeout)
+}
+
+// subscribe sends PROC_CN_MCAST_LISTEN and waits for the kernel's
+// acknowledgement. Only the 4-byte operation is sent, never the kernel's
+// per-socket event filter: filtered-out events still advance the per-CPU
+// sequence numbers, so with a filter a gap would no longer mean a loss, and
+// exact loss accounting matters more here than the filter's saving.
+func (s *source) subscribe(timeout time.Duration) error {
+	seq := uint32(time.Now().UnixNano()) // any number; the kernel ignores it
+	ack := s.port // our port id: tells our acknowledgement from others'
+	switch err := s.send(opListen, seq, ack); {
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		return fmt.Errorf("%w: %w", ErrPermission, err)
+	case errors.Is(err, unix.ECONNREFUSED):
+		return fmt.Errorf("%w: %w", ErrNotRootNamespace, err)
+	case err != nil:
+		return fmt.Errorf("subscribing to the proc connector: %w", err)
+	}
+	if err := s.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
+	}
+	defer func() { _ = s.f.SetReadDeadline(time.Time{}) }()
+	for {
+		var msg []byte
+		err := s.rc.Read(func(fd uintptr) bool {
+			n, rerr := s.recv(fd)
+			if rerr == unix.EAGAIN {
+				return false
+			}
+			if rerr == nil {
+				msg = s.buf[:n]
+			}
+			s.readErr = rerr
+			return true
+		})
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("%w (waited %s)", ErrNoAck, timeout)
+		}
+		if err == nil {
+			err = s.readErr
+		}
+		if errors.Is(err, unix.ENOBUFS) {
+			continue // others' events overran us before the ack; the ack is still coming
+		}
+		if err != nil {
+			return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
+		}
+		if len(msg) == 0 {
+			continue
+		}
+		h, derr := decode(msg, &s.ev)
+		// The kernel answers with ack+1; the sequence number is not ours on
+		// kernels that number acknowledgements like events.
+		if derr == nil && s.ev.Kind == procmon.KindNone && h.ack == ack+1 {
+			switch errno := unix.Errno(s.ev.AckErr); errno {
+			case 0:
+			case unix.EPERM, unix.EACCES:
+				return fmt.Errorf("%w: %w", ErrPermission, errno)
+			default:
+				return fmt.Errorf("the kernel refused the process event subscription: %w", errno)
+			}
+			return nil
+		}
+		// Another listener's events, or its acknowledgement: keep them for
+		// the first Receive, so nothing read here is lost.
+		s.pending = append(s.pending, append([]byte(nil), msg...))
+	}
+}
+
+// send writes one proc connector control message.
+func (s *source) send(op, seq, ack uint32) error {
+	var b [nlmsgHdrLen + cnMsgLen + 4]byte
+	ne.PutUint32(b[0:], uint32(len(b)))
+	ne.PutUint16(b[4:], nlmsgDone)
+	ne.PutUint32(b[8:], seq)
+	ne.PutUint32(b[12:], s.port)
+	c := b[nlmsgHdrLen:]
+	ne.PutUint32(c[0:], cnIdxProc)
+	ne.PutUint32(c[4:], cnValProc)
+	ne.PutUint32(c[8:], seq)
+	ne.PutUint32(c[12:], ack)
+	ne.PutUint16(c[16:], 4)
+	ne.PutUint32(c[cnMsgLen:], op)
+	var serr error
+	err := s.rc.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), b[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		return serr != unix.EAGAIN
+	})
+	if err != nil {
+		return err
+	}
+	return serr
+}
+
+// recv reads one datagram into s.buf, accepting only what the kernel sent.
+// It calls recvfrom directly so that no source address is allocated.
+func (s *source) recv(fd uintptr) (int, error) {
+	for {
+		var from unix.RawSockaddrNetlink
+		fromLen := uint32(unix.SizeofSockaddrNetlink)
+		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd,
+			uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), unix.MSG_DONTWAIT,
+			uintptr(unsafe.Pointer(&from)), uintptr(unsafe.Pointer(&fromLen)))
+		if errno != 0 {
+			return 0, errno
+		}
+		if from.Pid != 0 {
+			continue // not from the kernel: never trust it
+		}
+		return int(n), nil
+	}
+}
+
+// Receive waits for messages, then decodes up to Batch of them into sink.
+func (s *source) Receive(sink procmon.Sink) error {
+	if len(s.pending) > 0 {
+		for _, msg := range s.pending {
+			s.handle(msg, sink)
+		}
+		s.pending = nil
+		return nil
+	}
+	s.sink, s.readErr = sink, nil
+	err := s.rc.Read(s.readFn)
+	s.sink = nil
+	if err != nil {
+		return fmt.Errorf("reading the proc connector socket: %w", err)
+	}
+	if errors.Is(s.readErr, unix.ENOBUFS) {
+		return fmt.Errorf("%w: %w", procmon.ErrOverrun, s.readErr)
+	}
+	if s.readErr != nil {
+		return fmt.Errorf("reading the proc connector socket: %w", s.readErr)
+	}
+	return nil
+}
+
+// readBatch reads until the socket is empty or the batch is full; it returns
+// false only when nothing was read yet, to wait for the socket to be ready.
+func (s *source) readBatch(fd uintptr) bool {
+	for i := 0; i < s.batch; i++ {
+		n, err := s.recv(fd)
+		if err == unix.EAGAIN {
+			return i > 0
+		}
+		if err != nil {
+			s.readErr = err
+			return true
+		}
+		s.handle(s.buf[:n], s.sink)
+	}
+	return true
+}
+
+// handle decodes every netlink message of one datagram and hands it on.
+func (s *source) handle(b []byte, sink procmon.Sink) {
+	for len(b) >= nlmsgHdrLen {
+		l := int(ne.Uint32(b[0:4]))
+		if l < nlmsgHdrLen || l > len(b) {
+			sink.Malformed()
+			return
+		}
+		switch ne.Uint16(b[4:6]) {
+		case nlmsgDone:
+			h, err := decode(b[:l], &s.ev)
+			switch {
+			case errors.Is(err, errUnknown):
+				// A real event of a type this build does not know: it took
+				// a sequence number, so it is malformed here, not lost.
+				s.tr.observe(s.ev.CPU, h.seq)
+				sink.Malformed()
+			case err != nil:
+				sink.Malformed()
+			case s.ev.Kind == procmon.KindNone:
+				// An acknowledgement (of another listener's request). Older
+				// kernels send it with CPU -1 outside the event sequence;
+				// newer ones (6.18 measured) number it per CPU like an event.
+				if s.ev.CPU != ackCPU {
+					s.tr.observe(s.ev.CPU, h.seq)
+				}
+			default:
+				if lost := s.tr.observe(s.ev.CPU, h.seq); lost > 0 {
+					sink.Lost(lost)
+				}
+				sink.Event(&s.ev)
+			}
+		case nlmsgError, unix.NLMSG_NOOP:
+		default:
+			sink.Malformed()
+		}
+		b = b[min(len(b), (l+3)&^3):]
+	}
+}
+
+// Close unsubscribes and closes the socket, unblocking a blocked Receive.
+func (s *source) Close() error {
+	var err error
+	s.closer.Do(func() {
+		// Kernels before 6.6 count listeners only by these messages; tell
+		// them we are gone so they stop building events nobody reads.
+		_ = s.send(opIgnore, 0, 0)
+		err = s.f.Close()
+	})
+	return err
+}

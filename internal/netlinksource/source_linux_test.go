@@ -1,0 +1,240 @@
+package netlinksource
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"github.com/vishvananda/netns"
+	"go.uber.org/goleak"
+
+	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/testutil"
+)
+
+// childEnv makes the test binary, re-run as a child, open a source and print
+// the outcome instead of running tests: the way to try other credentials and
+// namespaces.
+const childEnv = "PROCMON_NETLINK_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		src, err := open(Config{ProcRoot: "/proc", AckTimeout: time.Second}, &seqTracker{})
+		if err != nil {
+			fmt.Println("ERR:", err)
+			os.Exit(0)
+		}
+		_ = src.Close()
+		fmt.Println("OK")
+		os.Exit(0)
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// recorder is a procmon.Sink that keeps copies of what it is handed.
+type recorder struct {
+	events    []procmon.Event
+	lost      uint64
+	malformed int
+}
+
+func (r *recorder) Event(ev *procmon.Event) { r.events = append(r.events, *ev) }
+func (r *recorder) Lost(n uint64)           { r.lost += n }
+func (r *recorder) Malformed()              { r.malformed++ }
+
+func TestHandleDatagram(t *testing.T) {
+	s := &source{tr: &seqTracker{}}
+	var dgram []byte
+	dgram = append(dgram, message(evExec, 0, 1, 1, 5, 5)...)
+	dgram = append(dgram, message(evNone, 0xffffffff, 77, 1, 0)...) // an old kernel's ack: outside the sequence
+	dgram = append(dgram, message(evExit, 0, 4, 2, 5, 5, 0, 17, 1, 1)...)
+	dgram = append(dgram, message(evNone, 1, 9, 1, 0)...) // a new kernel's ack: numbered on CPU 1
+	dgram = append(dgram, message(evFork, 1, 10, 1, 1, 1, 2, 2)...)
+	dgram = append(dgram, message(0x777, 0, 5, 3, 1, 1)...) // unknown: counted, skipped
+	dgram = append(dgram, message(evExec, 0, 6, 4, 6, 6)...)
+	var r recorder
+	s.handle(dgram, &r)
+	require.Len(t, r.events, 4)
+	require.Equal(t, int32(6), r.events[3].PID)
+	require.Equal(t, uint64(2), r.lost, "seq 2 and 3 were never seen")
+	require.Equal(t, 1, r.malformed)
+
+	r = recorder{}
+	s.handle([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17}, &r)
+	require.Equal(t, 1, r.malformed)
+	require.Empty(t, r.events)
+}
+
+// syncRecorder is a recorder safe to read while Receive runs.
+type syncRecorder struct {
+	mu sync.Mutex
+	r  recorder
+}
+
+func (s *syncRecorder) Event(ev *procmon.Event) { s.mu.Lock(); s.r.Event(ev); s.mu.Unlock() }
+func (s *syncRecorder) Lost(n uint64)           { s.mu.Lock(); s.r.Lost(n); s.mu.Unlock() }
+func (s *syncRecorder) Malformed()              { s.mu.Lock(); s.r.Malformed(); s.mu.Unlock() }
+
+func (s *syncRecorder) find(kind procmon.Kind, pid int32) (procmon.Event, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ev := range s.r.events {
+		if ev.Kind == kind && ev.PID == pid {
+			return ev, true
+		}
+	}
+	return procmon.Event{}, false
+}
+
+// receiveAll runs Receive until it fails and returns that error on done.
+func receiveAll(src procmon.Source, sink procmon.Sink) (done chan error) {
+	done = make(chan error, 1)
+	go func() {
+		for {
+			if err := src.Receive(sink); err != nil && !errors.Is(err, procmon.ErrOverrun) {
+				done <- err
+				return
+			}
+		}
+	}()
+	return done
+}
+
+func TestReceivesForkExecExit(t *testing.T) {
+	testutil.RequireRoot(t)
+	src, err := NewOpener(Config{ProcRoot: "/proc", ReceiveBuffer: 4 << 20})()
+	require.NoError(t, err)
+	var rec syncRecorder
+	done := receiveAll(src, &rec)
+
+	cmd := exec.Command("/bin/sh", "-c", "exit 3")
+	before := time.Now()
+	require.Error(t, cmd.Run())
+	pid := int32(cmd.Process.Pid)
+
+	require.Eventually(t, func() bool {
+		_, ok := rec.find(procmon.KindExit, pid)
+		return ok
+	}, 5*time.Second, 10*time.Millisecond)
+	fork, ok := rec.find(procmon.KindFork, pid)
+	require.True(t, ok, "fork of %d", pid)
+	require.Equal(t, int32(os.Getpid()), fork.ParentTGID)
+	_, ok = rec.find(procmon.KindExec, pid)
+	require.True(t, ok, "exec of %d", pid)
+	exit, _ := rec.find(procmon.KindExit, pid)
+	require.Equal(t, pid, exit.TGID)
+	require.Equal(t, uint32(3<<8), exit.ExitStatus)
+	require.Equal(t, int32(os.Getpid()), exit.ParentTGID)
+	require.NotZero(t, exit.Timestamp)
+	require.WithinDuration(t, before, time.Now(), 5*time.Second)
+
+	require.NoError(t, src.Close())
+	select {
+	case err := <-done:
+		require.Error(t, err)
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not unblock Receive")
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	require.Zero(t, rec.r.lost, "a 4 MiB buffer loses nothing for a handful of events")
+	require.Zero(t, rec.r.malformed)
+}
+
+func TestCloseUnblocksIdleReceive(t *testing.T) {
+	testutil.RequireRoot(t)
+	src, err := NewOpener(Config{ProcRoot: "/proc"})()
+	require.NoError(t, err)
+	done := receiveAll(src, &syncRecorder{})
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, src.Close())
+	require.NoError(t, src.Close(), "Close twice is harmless")
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("Close did not unblock Receive")
+	}
+}
+
+// TestOutsideRootNamespace opens the socket in a fresh network namespace that
+// procmon takes for the root one (proc_root points there), as a collector
+// without hostNetwork and without the host's /proc would.
+func TestOutsideRootNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "1", "ns"), 0o755))
+	require.NoError(t, os.Symlink("/proc/thread-self/ns/net", filepath.Join(root, "1", "ns", "net")))
+
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	orig, err := netns.Get()
+	require.NoError(t, err)
+	defer orig.Close()
+	fresh, err := netns.New()
+	require.NoError(t, err)
+	defer fresh.Close()
+	defer func() { require.NoError(t, netns.Set(orig)) }()
+
+	_, err = open(Config{ProcRoot: root, AckTimeout: time.Second}, &seqTracker{})
+	require.ErrorIs(t, err, ErrNotRootNamespace)
+	require.ErrorContains(t, err, "hostNetwork")
+}
+
+// runChild runs this test binary as a child that opens a source, and returns
+// what it printed.
+func runChild(t *testing.T, attr *syscall.SysProcAttr) string {
+	testutil.RequireRoot(t)
+	self, err := os.Executable()
+	require.NoError(t, err)
+	// Copy the binary where any user may run it: the build cache is private.
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	bin := filepath.Join(dir, "child.test")
+	data, err := os.ReadFile(self)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(bin, data, 0o755))
+
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.SysProcAttr = attr
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	return string(out)
+}
+
+// TestUnprivilegedUser: kernels before 6.6 refuse the subscription without
+// CAP_NET_ADMIN, and procmon must then say so; newer ones (6.18 measured)
+// accept it from any user, and procmon must then work.
+func TestUnprivilegedUser(t *testing.T) {
+	out := runChild(t, &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}})
+	if out != "OK\n" {
+		require.Contains(t, out, "CAP_NET_ADMIN")
+	}
+	t.Logf("as uid 65534 without capabilities: %s", out)
+}
+
+func TestUserNamespaceGetsNoAck(t *testing.T) {
+	out := runChild(t, &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1}},
+	})
+	require.Contains(t, out, "ERR:")
+	require.Contains(t, out, "initial PID and user namespaces")
+}
+
+func TestPIDNamespaceGetsNoAck(t *testing.T) {
+	out := runChild(t, &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID})
+	require.Contains(t, out, "ERR:")
+	require.Contains(t, out, "did not acknowledge")
+	require.Contains(t, out, "hostPID")
+}

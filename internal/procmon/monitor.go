@@ -1,0 +1,539 @@
+package procmon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/procmon-otel/procmon/internal/procfs"
+)
+
+// userHZ is the kernel's USER_HZ, the unit of start times in /proc/<pid>/stat;
+// it is 100 in the ABI of every architecture Linux supports.
+const userHZ = 100
+
+// Config configures a Monitor. Zero values take the defaults noted.
+type Config struct {
+	// Open opens the event source. Required.
+	Open Opener
+	// ProcRoot is where the proc filesystem is mounted. Default /proc.
+	ProcRoot string
+	// ScanExisting reports the processes already running at Initialize to the
+	// exec subscribers.
+	ScanExisting bool
+	// Workers is the number of callback workers. Default runtime.NumCPU().
+	Workers int
+	// QueueSize is the capacity of each worker's queue. Default 4096.
+	QueueSize int
+	// RestartBackoff is the first wait before re-opening a failed source; it
+	// doubles after each failed attempt up to MaxRestartBackoff. Defaults
+	// 100ms and 30s.
+	RestartBackoff, MaxRestartBackoff time.Duration
+	// StatsInterval is how often the monitor logs its counters, re-measures
+	// its clock and sweeps its pid table. Default 2 minutes.
+	StatsInterval time.Duration
+	// Logger receives the monitor's logs. Default: none.
+	Logger *zap.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.ProcRoot == "" {
+		c.ProcRoot = "/proc"
+	}
+	if c.Workers <= 0 {
+		c.Workers = runtime.NumCPU()
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = 4096
+	}
+	if c.RestartBackoff <= 0 {
+		c.RestartBackoff = 100 * time.Millisecond
+	}
+	if c.MaxRestartBackoff < c.RestartBackoff {
+		c.MaxRestartBackoff = max(30*time.Second, c.RestartBackoff)
+	}
+	if c.StatsInterval <= 0 {
+		c.StatsInterval = 2 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c
+}
+
+// Callback receives exec or exit events. It runs on a worker goroutine and
+// must not keep ev after it returns.
+type Callback func(ev *ProcessEvent)
+
+// subscription wraps a Callback so that it has an identity to unsubscribe.
+type subscription struct{ fn Callback }
+
+// ErrStopped is returned by Initialize after Stop.
+var ErrStopped = errors.New("process monitor is stopped")
+
+// Monitor watches process execs and exits. Create it with New, subscribe,
+// call Initialize, and Stop it when done.
+type Monitor struct {
+	cfg   Config
+	log   *zap.Logger
+	fs    procfs.FS
+	clock *wallClock
+	ctr   counters
+
+	// Subscribers are copy-on-write slices so that the hot path reads them
+	// with one atomic load and no lock.
+	subMu    sync.Mutex
+	execSubs atomic.Pointer[[]*subscription]
+	exitSubs atomic.Pointer[[]*subscription]
+
+	// lifeMu orders Initialize and Stop.
+	lifeMu      sync.Mutex
+	initialized bool
+	initErr     error
+	stopped     bool
+	workersUp   bool
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	loops  sync.WaitGroup // main loop and housekeeping
+	queues []chan *ProcessEvent
+	busy   sync.WaitGroup // workers
+	depth  atomic.Int64   // deepest queue seen since the last stats log
+
+	srcMu sync.Mutex
+	src   Source
+	srcUp bool // false once Stop has closed the source for good
+
+	table pidTable
+}
+
+// New returns a monitor; nothing runs until Initialize.
+func New(cfg Config) *Monitor {
+	cfg = cfg.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Monitor{
+		cfg:    cfg,
+		log:    cfg.Logger,
+		fs:     procfs.FS{Root: cfg.ProcRoot},
+		clock:  newWallClock(),
+		ctx:    ctx,
+		cancel: cancel,
+		srcUp:  true,
+		table:  pidTable{m: make(map[int32]*Process)},
+	}
+	return m
+}
+
+// SubscribeExec registers cb for exec events, including processes found by
+// scans. It returns a function that unsubscribes. It may be called before or
+// after Initialize.
+func (m *Monitor) SubscribeExec(cb Callback) (unsubscribe func()) {
+	return m.subscribe(&m.execSubs, cb)
+}
+
+// SubscribeExit registers cb for process exit events.
+func (m *Monitor) SubscribeExit(cb Callback) (unsubscribe func()) {
+	return m.subscribe(&m.exitSubs, cb)
+}
+
+func (m *Monitor) subscribe(list *atomic.Pointer[[]*subscription], cb Callback) func() {
+	s := &subscription{fn: cb}
+	m.subMu.Lock()
+	defer m.subMu.Unlock()
+	var next []*subscription
+	if cur := list.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, s)
+	list.Store(&next)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.subMu.Lock()
+			defer m.subMu.Unlock()
+			cur := *list.Load()
+			next := make([]*subscription, 0, len(cur))
+			for _, o := range cur {
+				if o != s {
+					next = append(next, o)
+				}
+			}
+			list.Store(&next)
+		})
+	}
+}
+
+func subscribers(list *atomic.Pointer[[]*subscription]) []*subscription {
+	if p := list.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Counters returns a snapshot of the monitor's counters.
+func (m *Monitor) Counters() Counters {
+	return m.ctr.snapshot()
+}
+
+// Initialize starts the monitor: callback workers, the source, the main event
+// loop and, when configured and someone listens for execs, a scan of the
+// processes already running. It runs once; later calls return the first
+// call's result. A failed scan is counted and returned, but the monitor keeps
+// running.
+func (m *Monitor) Initialize() error {
+	m.lifeMu.Lock()
+	defer m.lifeMu.Unlock()
+	if m.stopped {
+		return ErrStopped
+	}
+	if m.initialized {
+		return m.initErr
+	}
+	m.initialized = true
+	m.initErr = m.initialize()
+	return m.initErr
+}
+
+func (m *Monitor) initialize() error {
+	m.startWorkers()
+	src, err := m.cfg.Open()
+	if err != nil {
+		m.stopWorkers()
+		return err
+	}
+	m.srcMu.Lock()
+	m.src = src
+	m.srcMu.Unlock()
+
+	m.loops.Add(2)
+	go m.run(src)
+	go m.housekeep()
+
+	if m.cfg.ScanExisting && len(subscribers(&m.execSubs)) > 0 {
+		if err := m.scan(InitialScan); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Stop ends the main loop, closes the source and waits for every goroutine,
+// letting the workers finish the events already queued. It is safe to call
+// more than once, and without Initialize.
+func (m *Monitor) Stop() {
+	m.lifeMu.Lock()
+	defer m.lifeMu.Unlock()
+	if m.stopped {
+		return
+	}
+	m.stopped = true
+	m.cancel()
+	m.srcMu.Lock()
+	m.srcUp = false
+	if m.src != nil {
+		_ = m.src.Close()
+	}
+	m.srcMu.Unlock()
+	m.loops.Wait()
+	m.stopWorkers()
+}
+
+func (m *Monitor) startWorkers() {
+	m.workersUp = true
+	m.queues = make([]chan *ProcessEvent, m.cfg.Workers)
+	for i := range m.queues {
+		q := make(chan *ProcessEvent, m.cfg.QueueSize)
+		m.queues[i] = q
+		m.busy.Add(1)
+		go m.work(q)
+	}
+}
+
+func (m *Monitor) stopWorkers() {
+	if !m.workersUp {
+		return
+	}
+	m.workersUp = false
+	for _, q := range m.queues {
+		close(q)
+	}
+	m.busy.Wait()
+}
+
+// work runs the callbacks for the events of one queue.
+func (m *Monitor) work(q chan *ProcessEvent) {
+	defer m.busy.Done()
+	for ev := range q {
+		list := &m.execSubs
+		if ev.Kind == KindExit {
+			list = &m.exitSubs
+		}
+		for _, s := range subscribers(list) {
+			s.fn(ev)
+			m.ctr.callbacksExecuted.Add(1)
+		}
+	}
+}
+
+// enqueue hands ev to its worker. Events of one pid always go to the same
+// worker, so an exec is never delivered after its own exit. When the queue is
+// full the event is dropped and counted, unless wait is set, in which case it
+// waits for room or for Stop.
+func (m *Monitor) enqueue(ev *ProcessEvent, wait bool) {
+	q := m.queues[uint32(ev.Process.PID)%uint32(len(m.queues))]
+	if d := int64(len(q)); d > m.depth.Load() {
+		m.depth.Store(d)
+	}
+	select {
+	case q <- ev:
+		return
+	default:
+	}
+	if wait {
+		select {
+		case q <- ev:
+			return
+		case <-m.ctx.Done():
+		}
+	}
+	if ev.Kind == KindExit {
+		m.ctr.exitDropped.Add(1)
+	} else {
+		m.ctr.execDropped.Add(1)
+	}
+}
+
+// run is the main event loop: it receives from the source and restarts it
+// after errors until Stop.
+func (m *Monitor) run(src Source) {
+	defer m.loops.Done()
+	sink := loopSink{m}
+	for {
+		err := src.Receive(sink)
+		if m.ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, ErrOverrun):
+			// The socket is still good and the loss is counted exactly
+			// from the kernel's sequence numbers; look for the processes
+			// that started meanwhile instead of re-opening.
+			m.ctr.overruns.Add(1)
+			m.log.Warn("process event source overrun; the kernel dropped events, rescanning /proc", zap.Error(err))
+			m.rescan()
+			continue
+		}
+		m.ctr.restarts.Add(1)
+		m.log.Warn("process event source failed; restarting it", zap.Error(err))
+		// Open the new source before closing the old one: while one of
+		// procmon's sockets stays subscribed the kernel keeps numbering its
+		// events, so the events of the gap are counted as lost rather than
+		// never made.
+		next := m.reopen()
+		_ = src.Close()
+		if next == nil {
+			return
+		}
+		src = next
+		m.rescan()
+	}
+}
+
+// reopen opens the source again, retrying with growing backoff; it returns
+// nil when the monitor stops first.
+func (m *Monitor) reopen() Source {
+	wait := m.cfg.RestartBackoff
+	for {
+		select {
+		case <-m.ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		src, err := m.cfg.Open()
+		if err == nil {
+			m.srcMu.Lock()
+			defer m.srcMu.Unlock()
+			if !m.srcUp {
+				_ = src.Close()
+				return nil
+			}
+			m.src = src
+			m.log.Info("process event source re-opened")
+			return src
+		}
+		m.ctr.reinitFailures.Add(1)
+		m.log.Warn("re-opening the process event source failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
+		wait = min(wait*2, m.cfg.MaxRestartBackoff)
+	}
+}
+
+func (m *Monitor) rescan() {
+	if len(subscribers(&m.execSubs)) == 0 {
+		return
+	}
+	if err := m.scan(Rescan); err != nil {
+		m.log.Warn("scanning /proc after a source restart failed", zap.Error(err))
+	}
+}
+
+// housekeep periodically logs the counters, re-measures the clock offsets and
+// drops pid table entries of processes whose exit was lost.
+func (m *Monitor) housekeep() {
+	defer m.loops.Done()
+	t := time.NewTicker(m.cfg.StatsInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.clock.calibrate()
+		swept := m.table.sweep(m.fs.Exists)
+		c := m.ctr.snapshot()
+		m.log.Debug("process monitor counters",
+			zap.Uint64("exec", c.Exec), zap.Uint64("exit", c.Exit),
+			zap.Uint64("restarts", c.Restarts), zap.Uint64("reinit_failures", c.ReinitFailures),
+			zap.Uint64("scan_failures", c.ScanFailures), zap.Uint64("callbacks_executed", c.CallbacksExecuted),
+			zap.Uint64("exec_dropped", c.ExecDropped), zap.Uint64("exit_dropped", c.ExitDropped),
+			zap.Uint64("kernel_lost", c.KernelLost), zap.Uint64("malformed", c.Malformed),
+			zap.Int64("deepest_queue", m.depth.Swap(0)), zap.Int("tracked", m.table.len()), zap.Int("swept", swept))
+	}
+}
+
+// scan reports every running process not yet known to the exec subscribers.
+func (m *Monitor) scan(kind ScanKind) error {
+	pids, err := m.fs.PIDs()
+	if err != nil {
+		m.ctr.scanFailures.Add(1)
+		return fmt.Errorf("scanning running processes: %w", err)
+	}
+	now := time.Now()
+	for _, pid := range pids {
+		if m.ctx.Err() != nil {
+			return nil
+		}
+		p, ok := m.read(pid)
+		if !ok || !m.table.addIfNew(p) {
+			continue
+		}
+		m.enqueue(&ProcessEvent{
+			Kind:     KindExec,
+			Scan:     kind,
+			Time:     m.clock.fromBoottime(p.StartTicks * (uint64(time.Second) / userHZ)),
+			Observed: now,
+			Process:  *p,
+		}, kind == InitialScan)
+	}
+	return nil
+}
+
+// read gathers what /proc says of pid, in the order that loses least to a
+// process about to exit: the exe link first. ok is false when the process is
+// already gone.
+func (m *Monitor) read(pid int32) (p *Process, ok bool) {
+	p = &Process{PID: pid}
+	exe, exeErr := m.fs.Exe(pid)
+	p.Exe = exe
+	st, statErr := m.fs.Stat(pid)
+	if statErr == nil {
+		p.PPID, p.StartTicks = st.PPID, st.StartTicks
+	}
+	p.Args, _ = m.fs.Cmdline(pid)
+	return p, exeErr == nil || statErr == nil
+}
+
+// loopSink is the main loop's view of the source's output.
+type loopSink struct{ m *Monitor }
+
+func (s loopSink) Lost(n uint64) { s.m.ctr.kernelLost.Add(n) }
+
+func (s loopSink) Malformed() { s.m.ctr.malformed.Add(1) }
+
+func (s loopSink) Event(ev *Event) {
+	m := s.m
+	if ev.Kind < NumKinds {
+		m.ctr.events[ev.Kind].Add(1)
+	}
+	switch ev.Kind {
+	case KindFork:
+		// A new process runs its parent's program until it execs; remember
+		// that so that the exit of a child that never execs can name it.
+		if ev.PID == ev.TGID && m.tracking() {
+			m.table.inherit(ev.PID, ev.ParentTGID)
+		}
+	case KindExec:
+		m.ctr.exec.Add(1)
+		s.exec(ev)
+	case KindExit:
+		if ev.PID != ev.TGID {
+			return // a thread, not a process
+		}
+		m.ctr.exit.Add(1)
+		s.exit(ev)
+	}
+}
+
+// tracking reports whether anyone needs the pid table.
+func (m *Monitor) tracking() bool {
+	return len(subscribers(&m.execSubs)) > 0 || len(subscribers(&m.exitSubs)) > 0
+}
+
+func (s loopSink) exec(ev *Event) {
+	m := s.m
+	if !m.tracking() {
+		return
+	}
+	p, _ := m.read(ev.TGID)
+	p.PID = ev.TGID
+	if p.PPID == 0 {
+		// Gone before its stat was read: its fork said who the parent was.
+		if old := m.table.get(p.PID); old != nil {
+			p.PPID = old.PPID
+		}
+	}
+	m.table.put(p)
+	if len(subscribers(&m.execSubs)) == 0 {
+		return
+	}
+	m.enqueue(&ProcessEvent{
+		Kind:     KindExec,
+		Time:     m.clock.fromMonotonic(ev.Timestamp),
+		Observed: time.Now(),
+		CPU:      ev.CPU,
+		Process:  *p,
+	}, false)
+}
+
+func (s loopSink) exit(ev *Event) {
+	m := s.m
+	if !m.tracking() {
+		return
+	}
+	p := m.table.take(ev.TGID)
+	if len(subscribers(&m.exitSubs)) == 0 {
+		return
+	}
+	if p == nil {
+		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID}
+	}
+	code, sig, core := decodeExitStatus(ev.ExitStatus)
+	m.enqueue(&ProcessEvent{
+		Kind:       KindExit,
+		Time:       m.clock.fromMonotonic(ev.Timestamp),
+		Observed:   time.Now(),
+		CPU:        ev.CPU,
+		Process:    *p,
+		ExitCode:   code,
+		Signal:     sig,
+		CoreDumped: core,
+	}, false)
+}
