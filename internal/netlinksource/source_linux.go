@@ -157,7 +157,7 @@ func (s *source) setup(fd int, cfg Config) error {
 // exact loss accounting matters more here than the filter's saving.
 func (s *source) subscribe(timeout time.Duration) error {
 	seq := uint32(time.Now().UnixNano()) // any number; the kernel ignores it
-	ack := s.port // our port id: tells our acknowledgement from others'
+	ack := s.port                        // our port id: tells our acknowledgement from others'
 	switch err := s.send(opListen, seq, ack); {
 	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
 		return fmt.Errorf("%w: %w", ErrPermission, err)
