@@ -4,9 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -57,25 +56,29 @@ func NewOpener(cfg Config) procmon.Opener {
 	return func() (procmon.Source, error) { return open(cfg, tr) }
 }
 
-// source is one subscribed proc connector socket.
+// source is one subscribed proc connector socket. Receive blocks in poll(2)
+// on the socket and an eventfd, on whatever thread calls it, rather than in
+// Go's network poller: a reader on its own locked thread then wakes straight
+// from the kernel, which matters when a process may exit within a
+// millisecond of its exec. Close signals the eventfd.
 type source struct {
-	f      *os.File
-	rc     syscall.RawConn
-	tr     *seqTracker
-	batch  int
-	buf    []byte
-	ev     procmon.Event
-	port   uint32
-	closer sync.Once
+	fd, efd int
+	pfds    [2]unix.PollFd
+	tr      *seqTracker
+	batch   int
+	buf     []byte
+	ev      procmon.Event
+	port    uint32
 
-	// State of one Receive call, kept here so that the read callback is made
-	// once and Receive does not allocate.
-	sink    procmon.Sink
-	readErr error
-	readFn  func(fd uintptr) bool
+	io      sync.Mutex // held by Receive; Close takes it to release the fds
+	closing atomic.Bool
+	closed  bool
 
 	pending [][]byte // messages read while waiting for the acknowledgement
 }
+
+// errClosed is returned by Receive once Close was called.
+var errClosed = errors.New("proc connector source closed")
 
 // ackCPU is the CPU field of an acknowledgement outside the sequence.
 const ackCPU = 0xffffffff
@@ -107,14 +110,9 @@ func open(cfg Config, tr *seqTracker) (*source, error) {
 	case sockErr != nil:
 		return nil, fmt.Errorf("opening the proc connector socket: %w", sockErr)
 	}
-	s := &source{tr: tr, batch: cfg.Batch, buf: make([]byte, msgBuf)}
-	s.readFn = s.readBatch
-	if err := s.setup(fd, cfg); err != nil {
-		if s.f != nil {
-			_ = s.f.Close()
-		} else {
-			_ = unix.Close(fd)
-		}
+	s := &source{fd: fd, efd: -1, tr: tr, batch: cfg.Batch, buf: make([]byte, msgBuf)}
+	if err := s.setup(cfg); err != nil {
+		s.release()
 		if nsErr != nil && errors.Is(err, ErrNotRootNamespace) {
 			return nil, fmt.Errorf("%w: %w", ErrNoRootNamespace, nsErr)
 		}
@@ -123,13 +121,14 @@ func open(cfg Config, tr *seqTracker) (*source, error) {
 	return s, nil
 }
 
-func (s *source) setup(fd int, cfg Config) error {
+func (s *source) setup(cfg Config) error {
+	fd := s.fd
 	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
 		return fmt.Errorf("binding the proc connector socket: %w", err)
 	}
 	if cfg.ReceiveBuffer > 0 {
-		// FORCE passes the rmem_max cap and needs CAP_NET_ADMIN, which the
-		// subscription needs anyway.
+		// FORCE passes the rmem_max cap when the collector has CAP_NET_ADMIN;
+		// without it the kernel caps SO_RCVBUF at rmem_max.
 		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.ReceiveBuffer); err != nil {
 			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, cfg.ReceiveBuffer); err != nil {
 				return fmt.Errorf("setting the receive buffer to %d bytes: %w", cfg.ReceiveBuffer, err)
@@ -143,11 +142,41 @@ func (s *source) setup(fd int, cfg Config) error {
 	if nl, ok := sa.(*unix.SockaddrNetlink); ok {
 		s.port = nl.Pid
 	}
-	s.f = os.NewFile(uintptr(fd), "proc-connector")
-	if s.rc, err = s.f.SyscallConn(); err != nil {
-		return fmt.Errorf("polling the proc connector socket: %w", err)
+	if s.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		return fmt.Errorf("creating the proc connector source's wake-up eventfd: %w", err)
 	}
+	s.pfds = [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.efd), Events: unix.POLLIN}}
 	return s.subscribe(cfg.AckTimeout)
+}
+
+// release closes the descriptors.
+func (s *source) release() {
+	_ = unix.Close(s.fd)
+	if s.efd >= 0 {
+		_ = unix.Close(s.efd)
+	}
+}
+
+// wait blocks until the socket is readable, Close is called, or timeout
+// passes (a negative timeout waits for ever). ready is false on timeout.
+func (s *source) wait(timeout time.Duration) (ready bool, err error) {
+	ms := -1
+	if timeout >= 0 {
+		ms = int(timeout.Milliseconds())
+	}
+	for {
+		s.pfds[0].Revents, s.pfds[1].Revents = 0, 0
+		n, err := unix.Poll(s.pfds[:], ms)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false, err
+		case s.pfds[1].Revents != 0 || s.closing.Load():
+			return false, errClosed
+		}
+		return n > 0, nil
+	}
 }
 
 // subscribe sends PROC_CN_MCAST_LISTEN and waits for the kernel's
@@ -166,35 +195,29 @@ func (s *source) subscribe(timeout time.Duration) error {
 	case err != nil:
 		return fmt.Errorf("subscribing to the proc connector: %w", err)
 	}
-	if err := s.f.SetReadDeadline(time.Now().Add(timeout)); err != nil {
-		return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
-	}
-	defer func() { _ = s.f.SetReadDeadline(time.Time{}) }()
+	deadline := time.Now().Add(timeout)
 	for {
-		var msg []byte
-		err := s.rc.Read(func(fd uintptr) bool {
-			n, rerr := s.recv(fd)
-			if rerr == unix.EAGAIN {
-				return false
-			}
-			if rerr == nil {
-				msg = s.buf[:n]
-			}
-			s.readErr = rerr
-			return true
-		})
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		left := time.Until(deadline)
+		if left <= 0 {
 			return fmt.Errorf("%w (waited %s)", ErrNoAck, timeout)
 		}
-		if err == nil {
-			err = s.readErr
+		ready, err := s.wait(left)
+		if err != nil {
+			return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
 		}
-		if errors.Is(err, unix.ENOBUFS) {
-			continue // others' events overran us before the ack; the ack is still coming
+		if !ready {
+			continue
+		}
+		n, err := s.recv()
+		if err == unix.EAGAIN || errors.Is(err, unix.ENOBUFS) {
+			// ENOBUFS: others' events overran us before the ack; the ack is
+			// still coming.
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
 		}
+		msg := s.buf[:n]
 		if len(msg) == 0 {
 			continue
 		}
@@ -231,26 +254,27 @@ func (s *source) send(op, seq, ack uint32) error {
 	ne.PutUint32(c[12:], ack)
 	ne.PutUint16(c[16:], 4)
 	ne.PutUint32(c[cnMsgLen:], op)
-	var serr error
-	err := s.rc.Write(func(fd uintptr) bool {
-		serr = unix.Sendto(int(fd), b[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
-		return serr != unix.EAGAIN
-	})
-	if err != nil {
-		return err
+	for {
+		err := unix.Sendto(s.fd, b[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
+		if err != unix.EINTR {
+			return err
+		}
 	}
-	return serr
 }
 
 // recv reads one datagram into s.buf, accepting only what the kernel sent.
 // It calls recvfrom directly so that no source address is allocated.
-func (s *source) recv(fd uintptr) (int, error) {
+func (s *source) recv() (int, error) {
+	fd := uintptr(s.fd)
 	for {
 		var from unix.RawSockaddrNetlink
 		fromLen := uint32(unix.SizeofSockaddrNetlink)
 		n, _, errno := unix.Syscall6(unix.SYS_RECVFROM, fd,
 			uintptr(unsafe.Pointer(&s.buf[0])), uintptr(len(s.buf)), unix.MSG_DONTWAIT,
 			uintptr(unsafe.Pointer(&from)), uintptr(unsafe.Pointer(&fromLen)))
+		if errno == unix.EINTR {
+			continue
+		}
 		if errno != 0 {
 			return 0, errno
 		}
@@ -263,6 +287,11 @@ func (s *source) recv(fd uintptr) (int, error) {
 
 // Receive waits for messages, then decodes up to Batch of them into sink.
 func (s *source) Receive(sink procmon.Sink) error {
+	s.io.Lock()
+	defer s.io.Unlock()
+	if s.closed || s.closing.Load() {
+		return errClosed
+	}
 	if len(s.pending) > 0 {
 		for _, msg := range s.pending {
 			s.handle(msg, sink)
@@ -270,36 +299,33 @@ func (s *source) Receive(sink procmon.Sink) error {
 		s.pending = nil
 		return nil
 	}
-	s.sink, s.readErr = sink, nil
-	err := s.rc.Read(s.readFn)
-	s.sink = nil
-	if err != nil {
-		return fmt.Errorf("reading the proc connector socket: %w", err)
+	for {
+		n, err := s.readBatch(sink)
+		if n > 0 || err != nil {
+			return err
+		}
+		if _, err := s.wait(-1); err != nil {
+			return err
+		}
 	}
-	if errors.Is(s.readErr, unix.ENOBUFS) {
-		return fmt.Errorf("%w: %w", procmon.ErrOverrun, s.readErr)
-	}
-	if s.readErr != nil {
-		return fmt.Errorf("reading the proc connector socket: %w", s.readErr)
-	}
-	return nil
 }
 
-// readBatch reads until the socket is empty or the batch is full; it returns
-// false only when nothing was read yet, to wait for the socket to be ready.
-func (s *source) readBatch(fd uintptr) bool {
+// readBatch reads until the socket is empty or Batch messages were read, and
+// returns how many it read.
+func (s *source) readBatch(sink procmon.Sink) (int, error) {
 	for i := 0; i < s.batch; i++ {
-		n, err := s.recv(fd)
-		if err == unix.EAGAIN {
-			return i > 0
+		n, err := s.recv()
+		switch {
+		case err == unix.EAGAIN:
+			return i, nil
+		case errors.Is(err, unix.ENOBUFS):
+			return i, fmt.Errorf("%w: %w", procmon.ErrOverrun, err)
+		case err != nil:
+			return i, fmt.Errorf("reading the proc connector socket: %w", err)
 		}
-		if err != nil {
-			s.readErr = err
-			return true
-		}
-		s.handle(s.buf[:n], s.sink)
+		s.handle(s.buf[:n], sink)
 	}
-	return true
+	return s.batch, nil
 }
 
 // handle decodes every netlink message of one datagram and hands it on.
@@ -342,14 +368,21 @@ func (s *source) handle(b []byte, sink procmon.Sink) {
 	}
 }
 
-// Close unsubscribes and closes the socket, unblocking a blocked Receive.
+// Close unsubscribes and closes the socket, unblocking a blocked Receive,
+// whose return it waits for.
 func (s *source) Close() error {
-	var err error
-	s.closer.Do(func() {
-		// Kernels before 6.6 count listeners only by these messages; tell
-		// them we are gone so they stop building events nobody reads.
-		_ = s.send(opIgnore, 0, 0)
-		err = s.f.Close()
-	})
-	return err
+	if s.closing.Swap(true) {
+		return nil
+	}
+	var one [8]byte
+	one[0] = 1
+	_, _ = unix.Write(s.efd, one[:])
+	s.io.Lock()
+	defer s.io.Unlock()
+	// Kernels before 6.6 count listeners only by these messages; tell them
+	// we are gone so they stop building events nobody reads.
+	_ = s.send(opIgnore, 0, 0)
+	s.closed = true
+	s.release()
+	return nil
 }

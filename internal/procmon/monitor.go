@@ -40,6 +40,11 @@ type Config struct {
 	StatsInterval time.Duration
 	// Logger receives the monitor's logs. Default: none.
 	Logger *zap.Logger
+	// ReaderSetup, when set, runs on the main loop's goroutine after it was
+	// locked to its own OS thread, before the first event is read: the place
+	// to raise that thread's priority. The thread is never given back to the
+	// runtime, so what is done to it affects no other goroutine.
+	ReaderSetup func()
 }
 
 func (c Config) withDefaults() Config {
@@ -76,6 +81,10 @@ type subscription struct{ fn Callback }
 
 // ErrStopped is returned by Initialize after Stop.
 var ErrStopped = errors.New("process monitor is stopped")
+
+// ErrScan wraps a failed scan of /proc. Initialize may return it while the
+// monitor runs: only the report of the processes already running is missing.
+var ErrScan = errors.New("scanning running processes failed")
 
 // Monitor watches process execs and exits. Create it with New, subscribe,
 // call Initialize, and Stop it when done.
@@ -313,6 +322,10 @@ func (m *Monitor) enqueue(ev *ProcessEvent, wait bool) {
 // after errors until Stop.
 func (m *Monitor) run(src Source) {
 	defer m.loops.Done()
+	if m.cfg.ReaderSetup != nil {
+		runtime.LockOSThread() // never unlocked: the thread ends with the loop
+		m.cfg.ReaderSetup()
+	}
 	sink := loopSink{m}
 	for {
 		err := src.Receive(sink)
@@ -414,7 +427,7 @@ func (m *Monitor) scan(kind ScanKind) error {
 	pids, err := m.fs.PIDs()
 	if err != nil {
 		m.ctr.scanFailures.Add(1)
-		return fmt.Errorf("scanning running processes: %w", err)
+		return fmt.Errorf("%w: %w", ErrScan, err)
 	}
 	now := time.Now()
 	for _, pid := range pids {
@@ -523,7 +536,12 @@ func (s loopSink) exit(ev *Event) {
 		return
 	}
 	if p == nil {
-		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID}
+		p = &Process{PID: ev.TGID}
+	}
+	if p.PPID == 0 {
+		// The kernel's parent field is zero when the parent reaped the
+		// child first, so it is only the fallback.
+		p.PPID = ev.ParentTGID
 	}
 	code, sig, core := decodeExitStatus(ev.ExitStatus)
 	m.enqueue(&ProcessEvent{
