@@ -1,0 +1,147 @@
+package procmonreceiver
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.opentelemetry.io/collector/confmap"
+)
+
+// Source names.
+const (
+	sourceNetlink = "netlink"
+	sourceEBPF    = "ebpf"
+)
+
+// Event names accepted in the events list.
+const (
+	eventExec = "exec"
+	eventExit = "exit"
+)
+
+// Reader priorities.
+const (
+	priorityRealtime = "realtime"
+	priorityHigh     = "high"
+	priorityNormal   = "normal"
+)
+
+// maxReceiveBuffer bounds receive_buffer_bytes: the kernel takes an int and
+// doubles it.
+const maxReceiveBuffer = 1 << 30
+
+// Config is the procmon receiver's configuration.
+type Config struct {
+	// Source is where process events come from: "netlink" (the kernel's proc
+	// connector). "ebpf" is reserved. Default "netlink".
+	Source string `mapstructure:"source"`
+	// ProcRoot is where the host's /proc is mounted: "/proc", or "/host/proc"
+	// when the collector runs in a container. Default "/proc".
+	ProcRoot string `mapstructure:"proc_root"`
+	// ScanExistingProcesses reports the processes already running at start
+	// as exec records marked procmon.initial_scan. Default true.
+	ScanExistingProcesses bool `mapstructure:"scan_existing_processes"`
+	// Workers is the number of callback workers; 0 means one per CPU.
+	// Default 0.
+	Workers int `mapstructure:"workers"`
+	// QueueSize is how many events each worker can hold; beyond it events are
+	// dropped and counted. Default 4096.
+	QueueSize int `mapstructure:"queue_size"`
+	// ReceiveBufferBytes is the kernel socket's receive buffer; 0 keeps the
+	// kernel's default. Default 8 MiB.
+	ReceiveBufferBytes int `mapstructure:"receive_buffer_bytes"`
+	// CollectionInterval is how often the counters are emitted as metrics.
+	// Default 10s.
+	CollectionInterval time.Duration `mapstructure:"collection_interval"`
+	// Events lists the events to report as log records. Default [exec, exit].
+	Events []string `mapstructure:"events"`
+	// MaxBatchSize is the most records sent in one call to the next consumer.
+	// Default 512.
+	MaxBatchSize int `mapstructure:"max_batch_size"`
+	// FlushInterval is the longest a record waits for its batch to fill.
+	// Default 200ms.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// ReaderPriority is the scheduling priority of the thread that reads the
+	// kernel's events and, at each exec, the process's /proc entry before a
+	// short-lived process is gone: "realtime" (SCHED_FIFO 1), "high" (nice
+	// -20) or "normal". Without CAP_SYS_NICE it falls back, and says so once.
+	// Default "realtime".
+	ReaderPriority string `mapstructure:"reader_priority"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ confmap.Validator = (*Config)(nil)
+
+func createDefaultConfig() *Config {
+	return &Config{
+		Source:                sourceNetlink,
+		ProcRoot:              "/proc",
+		ScanExistingProcesses: true,
+		QueueSize:             4096,
+		ReceiveBufferBytes:    8 << 20,
+		CollectionInterval:    10 * time.Second,
+		Events:                []string{eventExec, eventExit},
+		MaxBatchSize:          512,
+		FlushInterval:         200 * time.Millisecond,
+		ReaderPriority:        priorityRealtime,
+	}
+}
+
+// Validate checks the values; it does no I/O (proc_root is checked at start).
+func (cfg *Config) Validate() error {
+	var errs []error
+	switch cfg.Source {
+	case sourceNetlink:
+	case sourceEBPF:
+		errs = append(errs, errors.New(`source: "ebpf" is reserved for the eBPF event stream, which is not available yet; use "netlink"`))
+	default:
+		errs = append(errs, fmt.Errorf(`source: unknown source %q; use "netlink"`, cfg.Source))
+	}
+	if cfg.ProcRoot == "" {
+		errs = append(errs, errors.New("proc_root: must not be empty"))
+	}
+	if cfg.Workers < 0 || cfg.Workers > 1024 {
+		errs = append(errs, fmt.Errorf("workers: %d is out of range; use 0 (one per CPU) to 1024", cfg.Workers))
+	}
+	if cfg.QueueSize <= 0 {
+		errs = append(errs, fmt.Errorf("queue_size: must be positive, got %d", cfg.QueueSize))
+	}
+	if cfg.ReceiveBufferBytes < 0 || cfg.ReceiveBufferBytes > maxReceiveBuffer {
+		errs = append(errs, fmt.Errorf("receive_buffer_bytes: %d is out of range; use 0 (kernel default) to %d", cfg.ReceiveBufferBytes, maxReceiveBuffer))
+	}
+	if cfg.CollectionInterval <= 0 {
+		errs = append(errs, fmt.Errorf("collection_interval: must be positive, got %s", cfg.CollectionInterval))
+	}
+	if cfg.MaxBatchSize <= 0 {
+		errs = append(errs, fmt.Errorf("max_batch_size: must be positive, got %d", cfg.MaxBatchSize))
+	}
+	if cfg.FlushInterval <= 0 {
+		errs = append(errs, fmt.Errorf("flush_interval: must be positive, got %s", cfg.FlushInterval))
+	}
+	switch cfg.ReaderPriority {
+	case priorityRealtime, priorityHigh, priorityNormal:
+	default:
+		errs = append(errs, fmt.Errorf("reader_priority: unknown priority %q; use realtime, high or normal", cfg.ReaderPriority))
+	}
+	if len(cfg.Events) == 0 {
+		errs = append(errs, errors.New("events: must list at least one of exec, exit"))
+	}
+	for i, ev := range cfg.Events {
+		switch {
+		case ev != eventExec && ev != eventExit:
+			errs = append(errs, fmt.Errorf("events: unknown event %q; use exec or exit", ev))
+		case slices.Index(cfg.Events, ev) != i:
+			errs = append(errs, fmt.Errorf("events: %q is listed twice", ev))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// wants reports whether the event name is enabled.
+func (cfg *Config) wants(event string) bool {
+	return slices.Contains(cfg.Events, event)
+}

@@ -1,0 +1,79 @@
+package procmonreceiver
+
+import (
+	"context"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/receiver"
+)
+
+// NewFactory returns the procmon receiver's factory.
+func NewFactory() receiver.Factory {
+	return newFactory(newOpener)
+}
+
+// newFactory builds the factory around a source opener, which tests replace.
+// The registry of running receivers lives in the factory, not in a package
+// variable, so that separate factories never share state.
+func newFactory(open openerFunc) receiver.Factory {
+	reg := &registry{open: open, m: make(map[*Config]*procmonReceiver)}
+	return receiver.NewFactory(
+		componentType,
+		func() component.Config { return createDefaultConfig() },
+		receiver.WithLogs(reg.createLogs, stability),
+		receiver.WithMetrics(reg.createMetrics, stability),
+	)
+}
+
+// registry maps each Config to its one receiver, so that the logs and the
+// metrics pipelines of one procmon entry share one monitor and one socket.
+// An entry is removed at Shutdown, so the same Config can be created again.
+type registry struct {
+	open openerFunc
+	mu   sync.Mutex
+	m    map[*Config]*procmonReceiver
+}
+
+func (r *registry) get(cfg *Config, set receiver.Settings) (*procmonReceiver, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rcv, ok := r.m[cfg]; ok {
+		return rcv, nil
+	}
+	open, err := r.open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	rcv, err := newReceiver(cfg, set, open, func() { r.remove(cfg) })
+	if err != nil {
+		return nil, err
+	}
+	r.m[cfg] = rcv
+	return rcv, nil
+}
+
+func (r *registry) remove(cfg *Config) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.m, cfg)
+}
+
+func (r *registry) createLogs(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Logs) (receiver.Logs, error) {
+	rcv, err := r.get(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	rcv.setLogs(next)
+	return rcv, nil
+}
+
+func (r *registry) createMetrics(_ context.Context, set receiver.Settings, cfg component.Config, next consumer.Metrics) (receiver.Metrics, error) {
+	rcv, err := r.get(cfg.(*Config), set)
+	if err != nil {
+		return nil, err
+	}
+	rcv.setMetrics(next)
+	return rcv, nil
+}

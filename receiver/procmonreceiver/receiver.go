@@ -1,0 +1,272 @@
+package procmonreceiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/procmon-otel/procmon/internal/procmon"
+)
+
+// openerFunc makes the event source's opener for a Config.
+type openerFunc func(cfg *Config) (procmon.Opener, error)
+
+// procmonReceiver is one procmon entry: one monitor, shared by the logs and
+// the metrics pipeline that use it.
+type procmonReceiver struct {
+	cfg        *Config
+	set        receiver.Settings
+	open       procmon.Opener
+	obs        *receiverhelper.ObsReport
+	onShutdown func()
+
+	mu       sync.Mutex
+	logs     consumer.Logs
+	metrics  consumer.Metrics
+	started  bool
+	shutdown bool
+
+	mon     *procmon.Monitor
+	batch   *logBatcher
+	res     pcommon.Resource
+	startTS pcommon.Timestamp
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+var (
+	_ receiver.Logs    = (*procmonReceiver)(nil)
+	_ receiver.Metrics = (*procmonReceiver)(nil)
+)
+
+func newReceiver(cfg *Config, set receiver.Settings, open procmon.Opener, onShutdown func()) (*procmonReceiver, error) {
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             set.ID,
+		Transport:              cfg.Source,
+		ReceiverCreateSettings: set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &procmonReceiver{cfg: cfg, set: set, open: open, obs: obs, onShutdown: onShutdown}, nil
+}
+
+func (r *procmonReceiver) setLogs(next consumer.Logs) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = next
+}
+
+func (r *procmonReceiver) setMetrics(next consumer.Metrics) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.metrics = next
+}
+
+// Start starts the monitor once, however many pipelines use this receiver.
+// A setup failure (privileges, namespaces, kernel support) is returned.
+func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.started {
+		return nil
+	}
+	if r.shutdown {
+		return errors.New("procmon receiver was shut down; it cannot be started again")
+	}
+	if _, err := os.Stat(r.cfg.ProcRoot); err != nil {
+		return fmt.Errorf("proc_root %s is not readable: %w", r.cfg.ProcRoot, err)
+	}
+	r.started = true
+	r.res = hostResource()
+	r.startTS = pcommon.NewTimestampFromTime(time.Now())
+
+	r.mon = procmon.New(procmon.Config{
+		Open:         r.open,
+		ProcRoot:     r.cfg.ProcRoot,
+		ScanExisting: r.cfg.ScanExistingProcesses,
+		Workers:      r.cfg.Workers,
+		QueueSize:    r.cfg.QueueSize,
+		Logger:       r.set.Logger,
+		ReaderSetup:  readerSetup(r.cfg, r.set.Logger),
+	})
+	if r.logs != nil {
+		r.batch = &logBatcher{max: r.cfg.MaxBatchSize, res: r.res, version: r.set.BuildInfo.Version, send: r.sendLogs}
+		if r.cfg.wants(eventExec) {
+			r.mon.SubscribeExec(r.batch.add)
+		}
+		if r.cfg.wants(eventExit) {
+			r.mon.SubscribeExit(r.batch.add)
+		}
+	}
+	err := r.mon.Initialize()
+	switch {
+	case errors.Is(err, procmon.ErrScan):
+		r.set.Logger.Warn("procmon could not report the processes already running", zap.Error(err))
+	case err != nil:
+		r.mon.Stop()
+		r.mon = nil
+		return fmt.Errorf("procmon: %w", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	if r.batch != nil {
+		r.every(ctx, r.cfg.FlushInterval, func() { r.batch.flush() })
+	}
+	if r.metrics != nil {
+		r.every(ctx, r.cfg.CollectionInterval, r.emitMetrics)
+	}
+	r.set.Logger.Info("procmon receiver started", zap.String("source", r.cfg.Source), zap.String("proc_root", r.cfg.ProcRoot))
+	return nil
+}
+
+// every runs fn every d on a goroutine until ctx ends.
+func (r *procmonReceiver) every(ctx context.Context, d time.Duration, fn func()) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				fn()
+			}
+		}
+	}()
+}
+
+// Shutdown stops the monitor and every goroutine, then delivers what is still
+// batched and a last snapshot of the counters. It works without Start and
+// more than once.
+func (r *procmonReceiver) Shutdown(context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.shutdown {
+		return nil
+	}
+	r.shutdown = true
+	if r.onShutdown != nil {
+		r.onShutdown()
+	}
+	if r.mon == nil {
+		return nil
+	}
+	r.mon.Stop()
+	r.cancel()
+	r.wg.Wait()
+	if r.batch != nil {
+		r.batch.flush()
+	}
+	if r.metrics != nil {
+		r.emitMetrics()
+	}
+	return nil
+}
+
+// sendLogs hands one batch to the next consumer. A refusal is counted by
+// ObsReport and logged; it is not retried, so the monitor never waits on it.
+func (r *procmonReceiver) sendLogs(ld plog.Logs) {
+	n := ld.LogRecordCount()
+	ctx := r.obs.StartLogsOp(context.Background())
+	err := r.logs.ConsumeLogs(ctx, ld)
+	r.obs.EndLogsOp(ctx, r.cfg.Source, n, err)
+	if err != nil {
+		r.set.Logger.Warn("the next consumer refused procmon's log records", zap.Int("records", n), zap.Error(err))
+	}
+}
+
+func (r *procmonReceiver) emitMetrics() {
+	md := buildMetrics(r.mon.Counters(), r.startTS, pcommon.NewTimestampFromTime(time.Now()), r.res, r.set.BuildInfo.Version)
+	n := md.DataPointCount()
+	ctx := r.obs.StartMetricsOp(context.Background())
+	err := r.metrics.ConsumeMetrics(ctx, md)
+	r.obs.EndMetricsOp(ctx, r.cfg.Source, n, err)
+	if err != nil {
+		r.set.Logger.Warn("the next consumer refused procmon's metrics", zap.Error(err))
+	}
+}
+
+// hostResource describes the host every record comes from.
+func hostResource() pcommon.Resource {
+	res := pcommon.NewResource()
+	if name, err := os.Hostname(); err == nil {
+		res.Attributes().PutStr("host.name", name)
+	}
+	res.Attributes().PutStr("os.type", "linux")
+	return res
+}
+
+// logBatcher gathers records into batches, sent when full or when flushed.
+type logBatcher struct {
+	max     int
+	res     pcommon.Resource
+	version string
+	send    func(plog.Logs)
+
+	mu      sync.Mutex
+	ld      plog.Logs
+	records plog.LogRecordSlice
+	n       int
+}
+
+// add appends a record for ev; a worker calls it, and it sends the batch when
+// it is full.
+func (b *logBatcher) add(ev *procmon.ProcessEvent) {
+	b.mu.Lock()
+	if b.n == 0 {
+		b.ld = plog.NewLogs()
+		rl := b.ld.ResourceLogs().AppendEmpty()
+		b.res.CopyTo(rl.Resource())
+		sl := rl.ScopeLogs().AppendEmpty()
+		sl.Scope().SetName(scopeName)
+		sl.Scope().SetVersion(b.version)
+		b.records = sl.LogRecords()
+		b.records.EnsureCapacity(b.max)
+	}
+	appendRecord(b.records, ev)
+	b.n++
+	var full plog.Logs
+	send := b.n >= b.max
+	if send {
+		full = b.take()
+	}
+	b.mu.Unlock()
+	if send {
+		b.send(full)
+	}
+}
+
+// flush sends what is batched, if anything.
+func (b *logBatcher) flush() {
+	b.mu.Lock()
+	var ld plog.Logs
+	send := b.n > 0
+	if send {
+		ld = b.take()
+	}
+	b.mu.Unlock()
+	if send {
+		b.send(ld)
+	}
+}
+
+func (b *logBatcher) take() plog.Logs {
+	ld := b.ld
+	b.ld, b.records, b.n = plog.Logs{}, plog.LogRecordSlice{}, 0
+	return ld
+}
