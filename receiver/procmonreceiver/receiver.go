@@ -79,11 +79,11 @@ func (r *procmonReceiver) setMetrics(next consumer.Metrics) {
 func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.started {
-		return nil
-	}
 	if r.shutdown {
 		return errors.New("procmon receiver was shut down; it cannot be started again")
+	}
+	if r.started {
+		return nil
 	}
 	if _, err := os.Stat(r.cfg.ProcRoot); err != nil {
 		return fmt.Errorf("proc_root %s is not readable: %w", r.cfg.ProcRoot, err)
