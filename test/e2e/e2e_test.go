@@ -56,16 +56,16 @@ func TestMain(m *testing.M) {
 func TestCollectorReportsEveryExecAndExit(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := repoRoot(t)
-	binary := filepath.Join(root, "_build", "otelcol-procmon")
-	if _, err := os.Stat(binary); err != nil {
-		testutil.SkipOrFail(t, fmt.Sprintf("collector not built (%v); run 'make otelcol' first", err))
-	}
+	binary := collectorBinary(t)
 
 	logs, metrics, endpoint := startSink(t)
 	probe := copyTrue(t)
 	col := startCollector(t, binary, filepath.Join(root, "testdata", "e2e-collector.yaml"), endpoint)
 
 	warmUp := waitUntilReporting(t, col, logs, probe)
+	// The logs and the metrics pipeline use the same procmon entry: they
+	// must share one monitor, and so one proc connector socket.
+	require.Equal(t, 1, connectorSockets(t, col.cmd.Process.Pid), "proc connector sockets held by the collector")
 
 	parent := int64(os.Getpid())
 	started := make(map[int64]runWindow, runs)
@@ -197,6 +197,12 @@ type collector struct {
 // startCollector runs the collector binary with config, exporting to endpoint.
 func startCollector(t *testing.T, binary, config, endpoint string) *collector {
 	t.Helper()
+	return startCollectorAs(t, binary, config, endpoint, nil)
+}
+
+// startCollectorAs is startCollector with the given credentials (nil: the test's own).
+func startCollectorAs(t *testing.T, binary, config, endpoint string, cred *syscall.Credential) *collector {
+	t.Helper()
 	c := &collector{
 		cmd:    exec.Command(binary, "--config", config),
 		out:    new(syncBuffer),
@@ -205,6 +211,9 @@ func startCollector(t *testing.T, binary, config, endpoint string) *collector {
 	c.cmd.Env = append(os.Environ(), "PROCMON_E2E_OTLP_ENDPOINT="+endpoint)
 	c.cmd.Stdout = c.out
 	c.cmd.Stderr = c.out
+	if cred != nil {
+		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	require.NoError(t, c.cmd.Start())
 	go func() {
 		// The error is read back through ProcessState.
