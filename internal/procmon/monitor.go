@@ -40,6 +40,11 @@ type Config struct {
 	StatsInterval time.Duration
 	// Logger receives the monitor's logs. Default: none.
 	Logger *zap.Logger
+	// RestartOnOverrun re-opens the source after a receive buffer overrun
+	// instead of carrying on with it. Off by default: the kernel's sequence
+	// numbers count the loss exactly either way, and carrying on loses less
+	// (see BenchmarkOverrunStrategy in internal/netlinksource).
+	RestartOnOverrun bool
 	// ReaderSetup, when set, runs on the main loop's goroutine after it was
 	// locked to its own OS thread, before the first event is read: the place
 	// to raise that thread's priority. The thread is never given back to the
@@ -327,6 +332,7 @@ func (m *Monitor) run(src Source) {
 		m.cfg.ReaderSetup()
 	}
 	sink := loopSink{m}
+	var lastOverrunScan time.Time
 	for {
 		err := src.Receive(sink)
 		if m.ctx.Err() != nil {
@@ -335,14 +341,22 @@ func (m *Monitor) run(src Source) {
 		switch {
 		case err == nil:
 			continue
-		case errors.Is(err, ErrOverrun):
+		case errors.Is(err, ErrOverrun) && !m.cfg.RestartOnOverrun:
 			// The socket is still good and the loss is counted exactly
 			// from the kernel's sequence numbers; look for the processes
 			// that started meanwhile instead of re-opening.
 			m.ctr.overruns.Add(1)
-			m.log.Warn("process event source overrun; the kernel dropped events, rescanning /proc", zap.Error(err))
-			m.rescan()
+			// In a storm overruns come in runs; a scan per overrun would
+			// slow the reader and cause more, so scan at most once a second.
+			if time.Since(lastOverrunScan) >= time.Second {
+				lastOverrunScan = time.Now()
+				m.log.Warn("process event source overrun; the kernel dropped events, rescanning /proc", zap.Error(err))
+				m.rescan()
+			}
 			continue
+		}
+		if errors.Is(err, ErrOverrun) {
+			m.ctr.overruns.Add(1)
 		}
 		m.ctr.restarts.Add(1)
 		m.log.Warn("process event source failed; restarting it", zap.Error(err))
