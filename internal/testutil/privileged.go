@@ -17,7 +17,7 @@ func RequireRoot(t testing.TB) {
 	if os.Geteuid() == 0 {
 		return
 	}
-	SkipOrFail(t, "needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); run as root or via 'make test' with sudo")
+	SkipOrFail(t, "needs root (it opens the proc connector, enters namespaces and runs children as other users); run it as root")
 }
 
 // SkipOrFail skips t with reason, or fails it when RequireEnv=1.
