@@ -1,0 +1,455 @@
+package procmon
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// waitFor bounds every wait on the monitor; tick is how often Eventually polls.
+const (
+	waitFor = 5 * time.Second
+	tick    = time.Millisecond
+)
+
+// errSourceClosed is what the fake source returns once closed.
+var errSourceClosed = errors.New("fake source closed")
+
+// errOpen is what a failing fake opener wraps.
+var errOpen = errors.New("fake open failed")
+
+// step is what the fake source does in one Receive call: hand events, losses
+// and malformed messages to the sink, then return err.
+type step struct {
+	events    []Event
+	lost      uint64
+	malformed int
+	err       error
+	done      chan struct{} // closed once the sink calls have returned
+}
+
+// fakeSource is a Source fed by the test, one step per Receive call.
+type fakeSource struct {
+	id        int
+	steps     chan step
+	closing   chan struct{}
+	closeOnce sync.Once
+	closed    atomic.Bool
+	note      func(string) // records the close in the opener's log
+	onReceive func()
+}
+
+var _ Source = (*fakeSource)(nil)
+
+func (s *fakeSource) Receive(sink Sink) error {
+	if s.onReceive != nil {
+		s.onReceive()
+	}
+	// A closed source fails even if a step is waiting, as a closed socket does.
+	select {
+	case <-s.closing:
+		return errSourceClosed
+	default:
+	}
+	select {
+	case <-s.closing:
+		return errSourceClosed
+	case st := <-s.steps:
+		for i := range st.events {
+			sink.Event(&st.events[i])
+		}
+		for range st.malformed {
+			sink.Malformed()
+		}
+		if st.lost > 0 {
+			sink.Lost(st.lost)
+		}
+		close(st.done)
+		return st.err
+	}
+}
+
+func (s *fakeSource) Close() error {
+	s.closeOnce.Do(func() {
+		s.closed.Store(true)
+		s.note(fmt.Sprintf("close %d", s.id))
+		close(s.closing)
+	})
+	return nil
+}
+
+// send hands st to the next Receive and returns once the sink has seen it.
+func (s *fakeSource) send(t *testing.T, st step) {
+	t.Helper()
+	st.done = make(chan struct{})
+	select {
+	case s.steps <- st:
+	case <-time.After(waitFor):
+		t.Fatalf("source %d: no Receive took the step", s.id)
+	}
+	select {
+	case <-st.done:
+	case <-time.After(waitFor):
+		t.Fatalf("source %d: the step was not handled", s.id)
+	}
+}
+
+// trySend is a short send for use off the test goroutine: it reports
+// instead of failing.
+func (s *fakeSource) trySend(st step) bool {
+	st.done = make(chan struct{})
+	select {
+	case s.steps <- st:
+	case <-time.After(100 * tick):
+		return false
+	}
+	select {
+	case <-st.done:
+		return true
+	case <-time.After(100 * tick):
+		return false
+	}
+}
+
+// sendEvents sends one step carrying evs.
+func (s *fakeSource) sendEvents(t *testing.T, evs ...Event) {
+	t.Helper()
+	s.send(t, step{events: evs})
+}
+
+// fakeOpener opens fake sources, counts the calls and fails on demand.
+type fakeOpener struct {
+	entered atomic.Int64 // calls begun, held or not
+	mu      sync.Mutex
+	calls   int
+	failing int           // how many of the next calls fail
+	hold    chan struct{} // when set, Open waits for it to close
+	// onReceive, when set, is called by the sources at each Receive.
+	onReceive func()
+	sources   []*fakeSource
+	log       []string // opens and closes, in order
+}
+
+func (o *fakeOpener) open() (Source, error) {
+	o.entered.Add(1)
+	o.mu.Lock()
+	hold := o.hold
+	o.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.calls++
+	if o.failing > 0 {
+		o.failing--
+		return nil, fmt.Errorf("open call %d: %w", o.calls, errOpen)
+	}
+	s := &fakeSource{
+		id:        len(o.sources) + 1,
+		steps:     make(chan step),
+		closing:   make(chan struct{}),
+		note:      o.note,
+		onReceive: o.onReceive,
+	}
+	o.sources = append(o.sources, s)
+	o.log = append(o.log, fmt.Sprintf("open %d", s.id))
+	return s, nil
+}
+
+func (o *fakeOpener) note(what string) {
+	o.mu.Lock()
+	o.log = append(o.log, what)
+	o.mu.Unlock()
+}
+
+// fail makes the next n calls fail.
+func (o *fakeOpener) fail(n int) {
+	o.mu.Lock()
+	o.failing = n
+	o.mu.Unlock()
+}
+
+// block makes later calls wait until the returned function is called.
+func (o *fakeOpener) block() (release func()) {
+	hold := make(chan struct{})
+	o.mu.Lock()
+	o.hold = hold
+	o.mu.Unlock()
+	return sync.OnceFunc(func() { close(hold) })
+}
+
+// closeAll closes every source opened so far.
+func (o *fakeOpener) closeAll() {
+	o.mu.Lock()
+	srcs := slices.Clone(o.sources)
+	o.mu.Unlock()
+	for _, s := range srcs {
+		_ = s.Close()
+	}
+}
+
+func (o *fakeOpener) opens() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.calls
+}
+
+func (o *fakeOpener) history() []string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return slices.Clone(o.log)
+}
+
+// source waits for the n-th successfully opened source (from 1) and returns it.
+func (o *fakeOpener) source(t *testing.T, n int) *fakeSource {
+	t.Helper()
+	var s *fakeSource
+	require.Eventually(t, func() bool {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if len(o.sources) < n {
+			return false
+		}
+		s = o.sources[n-1]
+		return true
+	}, waitFor, tick, "source %d never opened", n)
+	return s
+}
+
+// procRoot is a fake proc filesystem in a temporary directory.
+type procRoot struct {
+	t   *testing.T
+	dir string
+}
+
+func newProcRoot(t *testing.T) *procRoot {
+	return &procRoot{t: t, dir: t.TempDir()}
+}
+
+// add lays out /proc/<pid> for a process running exe with args, started
+// start ticks after boot. It appears at once, so a scan never sees half of it.
+func (r *procRoot) add(pid, ppid int32, start uint64, exe string, args ...string) {
+	r.t.Helper()
+	stage := filepath.Join(r.dir, ".new-"+strconv.Itoa(int(pid)))
+	require.NoError(r.t, os.MkdirAll(stage, 0o755))
+	if exe != "" {
+		require.NoError(r.t, os.Symlink(exe, filepath.Join(stage, "exe")))
+	}
+	cmdline := ""
+	if len(args) > 0 {
+		cmdline = strings.Join(args, "\x00") + "\x00"
+	}
+	require.NoError(r.t, os.WriteFile(filepath.Join(stage, "cmdline"), []byte(cmdline), 0o644))
+	comm := "kthreadd"
+	if exe != "" {
+		comm = filepath.Base(exe)
+	}
+	require.NoError(r.t, os.WriteFile(filepath.Join(stage, "stat"), []byte(statLine(pid, ppid, start, comm)), 0o644))
+	require.NoError(r.t, os.Rename(stage, filepath.Join(r.dir, strconv.Itoa(int(pid)))))
+}
+
+// statLine is a /proc/<pid>/stat line as the kernel writes it; starttime is
+// field 22.
+func statLine(pid, ppid int32, start uint64, comm string) string {
+	return fmt.Sprintf("%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 %d 1000 100 18446744073709551615\n",
+		pid, comm, ppid, pid, pid, start)
+}
+
+func (r *procRoot) remove(pid int32) {
+	r.t.Helper()
+	require.NoError(r.t, os.RemoveAll(filepath.Join(r.dir, strconv.Itoa(int(pid)))))
+}
+
+// recorder is a Callback that keeps copies of what it receives.
+type recorder struct {
+	mu  sync.Mutex
+	evs []ProcessEvent
+}
+
+func (r *recorder) record(ev *ProcessEvent) {
+	c := *ev
+	c.Process.Args = slices.Clone(ev.Process.Args)
+	r.mu.Lock()
+	r.evs = append(r.evs, c)
+	r.mu.Unlock()
+}
+
+func (r *recorder) all() []ProcessEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.evs)
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.evs)
+}
+
+func (r *recorder) forPID(pid int32) []ProcessEvent {
+	var out []ProcessEvent
+	for _, ev := range r.all() {
+		if ev.Process.PID == pid {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+// wait returns the events once there are at least n.
+func (r *recorder) wait(t *testing.T, n int) []ProcessEvent {
+	t.Helper()
+	require.Eventually(t, func() bool { return r.count() >= n }, waitFor, tick, "want %d events", n)
+	return r.all()
+}
+
+// gate is a Callback that blocks until opened, then records.
+type gate struct {
+	open    func()
+	opened  chan struct{}
+	entered atomic.Int64
+	rec     recorder
+}
+
+// newGate returns a closed gate that opens at the end of the test. Make it
+// after the monitor, so that it opens before the monitor's cleanup Stop.
+func newGate(t *testing.T) *gate {
+	g := &gate{opened: make(chan struct{})}
+	g.open = sync.OnceFunc(func() { close(g.opened) })
+	t.Cleanup(g.open)
+	return g
+}
+
+func (g *gate) callback(ev *ProcessEvent) {
+	g.entered.Add(1)
+	<-g.opened
+	g.rec.record(ev)
+}
+
+// The fake kernel clocks: a fixed wall time, 3s since boot on the monotonic
+// clock and 5s on the boot clock (2s suspended).
+const (
+	testRealtime  = int64(1_700_000_000) * int64(time.Second)
+	testMonotonic = 3 * int64(time.Second)
+	testBoottime  = 5 * int64(time.Second)
+)
+
+// fixedClock is a wallClock over clocks that always read the given values.
+func fixedClock(wall, mono, boot int64) *wallClock {
+	c := &wallClock{
+		realtime:  func() int64 { return wall },
+		monotonic: func() int64 { return mono },
+		boottime:  func() int64 { return boot },
+	}
+	c.calibrate()
+	return c
+}
+
+// monoTime is the wall time of a monotonic timestamp under the fake clocks.
+func monoTime(ns uint64) time.Time {
+	return time.Unix(0, testRealtime-testMonotonic).Add(time.Duration(ns))
+}
+
+// startTime is the wall time of a start time in ticks under the fake clocks.
+func startTime(ticks uint64) time.Time {
+	return time.Unix(0, testRealtime-testBoottime).Add(time.Duration(ticks) * 10 * time.Millisecond)
+}
+
+// newMonitor makes a monitor over the fake clocks with a fake opener unless
+// cfg has one, and stops it at the end of the test.
+func newMonitor(t *testing.T, cfg Config) (*Monitor, *fakeOpener) {
+	op := &fakeOpener{}
+	if cfg.Open == nil {
+		cfg.Open = op.open
+	}
+	m := New(cfg)
+	m.clock = fixedClock(testRealtime, testMonotonic, testBoottime)
+	t.Cleanup(m.Stop)
+	t.Cleanup(func() {
+		// A failed test may leave the loop in Receive on a source Stop
+		// does not know of; unblock it so that Stop returns.
+		if t.Failed() {
+			op.closeAll()
+		}
+	})
+	return m, op
+}
+
+// initialize starts m and returns its first source.
+func initialize(t *testing.T, m *Monitor, op *fakeOpener) *fakeSource {
+	t.Helper()
+	require.NoError(t, m.Initialize())
+	return op.source(t, 1)
+}
+
+// stopReturns calls Stop and fails unless it returns in time.
+func stopReturns(t *testing.T, m *Monitor) {
+	t.Helper()
+	done := goStop(m)
+	require.Eventually(t, func() bool { return isClosed(done) }, waitFor, tick, "Stop did not return")
+}
+
+// goStop runs Stop in a goroutine; the channel closes when it returns.
+func goStop(m *Monitor) chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		m.Stop()
+		close(done)
+	}()
+	return done
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// execEvent is the kernel's exec event of process pid.
+func execEvent(pid int32, ts uint64) Event {
+	return Event{Kind: KindExec, CPU: 2, Timestamp: ts, PID: pid, TGID: pid}
+}
+
+// exitEvent is the kernel's exit event of process pid, child of ppid.
+func exitEvent(pid, ppid int32, ts uint64, status uint32) Event {
+	return Event{Kind: KindExit, CPU: 1, Timestamp: ts, PID: pid, TGID: pid,
+		ParentPID: ppid, ParentTGID: ppid, ExitStatus: status, ExitSignal: 17}
+}
+
+// forkEvent is the kernel's fork event of child from parent.
+func forkEvent(child, parent int32, ts uint64) Event {
+	return Event{Kind: KindFork, Timestamp: ts, PID: child, TGID: child, ParentPID: parent, ParentTGID: parent}
+}
+
+// withoutObserved checks that every event has an Observed time and clears it,
+// so that whole events can be compared.
+func withoutObserved(t *testing.T, evs []ProcessEvent) []ProcessEvent {
+	t.Helper()
+	out := slices.Clone(evs)
+	for i := range out {
+		require.False(t, out[i].Observed.IsZero(), "event %d has no Observed time", i)
+		out[i].Observed = time.Time{}
+	}
+	return out
+}
+
+// byPID sorts events by pid, for workers that deliver in any order.
+func byPID(evs []ProcessEvent) []ProcessEvent {
+	out := slices.Clone(evs)
+	slices.SortStableFunc(out, func(a, b ProcessEvent) int { return int(a.Process.PID - b.Process.PID) })
+	return out
+}
