@@ -241,13 +241,15 @@ func (m *Monitor) initialize() error {
 // letting the workers finish the events already queued. It is safe to call
 // more than once, and without Initialize.
 func (m *Monitor) Stop() {
+	// Cancel before taking lifeMu: an Initialize whose scan waits for queue
+	// room holds it, and waits on this.
+	m.cancel()
 	m.lifeMu.Lock()
 	defer m.lifeMu.Unlock()
 	if m.stopped {
 		return
 	}
 	m.stopped = true
-	m.cancel()
 	m.srcMu.Lock()
 	m.srcUp = false
 	if m.src != nil {
@@ -295,12 +297,11 @@ func (m *Monitor) work(q chan *ProcessEvent) {
 	}
 }
 
-// enqueue hands ev to its worker. Events of one pid always go to the same
-// worker, so an exec is never delivered after its own exit. When the queue is
-// full the event is dropped and counted, unless wait is set, in which case it
-// waits for room or for Stop.
-func (m *Monitor) enqueue(ev *ProcessEvent, wait bool) {
-	q := m.queues[uint32(ev.Process.PID)%uint32(len(m.queues))]
+// enqueue hands ev to its worker without waiting. Events of one pid always
+// go to the same worker, so an exec is never delivered after its own exit.
+// When the queue is full the event is dropped and counted.
+func (m *Monitor) enqueue(ev *ProcessEvent) {
+	q := m.queueOf(ev.Process.PID)
 	if d := int64(len(q)); d > m.depth.Load() {
 		m.depth.Store(d)
 	}
@@ -308,13 +309,6 @@ func (m *Monitor) enqueue(ev *ProcessEvent, wait bool) {
 	case q <- ev:
 		return
 	default:
-	}
-	if wait {
-		select {
-		case q <- ev:
-			return
-		case <-m.ctx.Done():
-		}
 	}
 	if ev.Kind == KindExit {
 		m.ctr.exitDropped.Add(1)
@@ -333,10 +327,16 @@ func (m *Monitor) run(src Source) {
 	}
 	sink := loopSink{m}
 	var lastOverrunScan time.Time
+	overrunScanDue := false
 	for {
 		err := src.Receive(sink)
 		if m.ctx.Err() != nil {
 			return
+		}
+		if overrunScanDue && time.Since(lastOverrunScan) >= time.Second {
+			overrunScanDue = false
+			lastOverrunScan = time.Now()
+			m.rescan()
 		}
 		switch {
 		case err == nil:
@@ -347,11 +347,14 @@ func (m *Monitor) run(src Source) {
 			// that started meanwhile instead of re-opening.
 			m.ctr.overruns.Add(1)
 			// In a storm overruns come in runs; a scan per overrun would
-			// slow the reader and cause more, so scan at most once a second.
+			// slow the reader and cause more, so scan at most once a second,
+			// and later for an overrun that comes sooner.
 			if time.Since(lastOverrunScan) >= time.Second {
 				lastOverrunScan = time.Now()
 				m.log.Warn("process event source overrun; the kernel dropped events, rescanning /proc", zap.Error(err))
 				m.rescan()
+			} else {
+				overrunScanDue = true
 			}
 			continue
 		}
@@ -443,24 +446,52 @@ func (m *Monitor) scan(kind ScanKind) error {
 		m.ctr.scanFailures.Add(1)
 		return fmt.Errorf("%w: %w", ErrScan, err)
 	}
+	m.table.beginScan()
+	defer m.table.endScan()
 	now := time.Now()
 	for _, pid := range pids {
 		if m.ctx.Err() != nil {
 			return nil
 		}
 		p, ok := m.read(pid)
-		if !ok || !m.table.addIfNew(p) {
+		if !ok {
 			continue
 		}
-		m.enqueue(&ProcessEvent{
+		if kind == InitialScan && !m.waitForRoom(pid) {
+			m.ctr.execDropped.Add(1) // stopped before it found room
+			return nil
+		}
+		ev := &ProcessEvent{
 			Kind:     KindExec,
 			Scan:     kind,
 			Time:     m.clock.fromBoottime(p.StartTicks * (uint64(time.Second) / userHZ)),
 			Observed: now,
 			Process:  *p,
-		}, kind == InitialScan)
+		}
+		// Recording and queueing at once, under the table's lock, orders
+		// this exec before the exit of the same process, which the main
+		// loop takes and queues under the same lock.
+		m.table.addIfNewThen(p, func() { m.enqueue(ev) })
 	}
 	return nil
+}
+
+// waitForRoom waits until pid's worker queue has room, or Stop; it returns
+// false on Stop.
+func (m *Monitor) waitForRoom(pid int32) bool {
+	q := m.queueOf(pid)
+	for len(q) == cap(q) {
+		select {
+		case <-m.ctx.Done():
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return true
+}
+
+func (m *Monitor) queueOf(pid int32) chan *ProcessEvent {
+	return m.queues[uint32(pid)%uint32(len(m.queues))]
 }
 
 // read gathers what /proc says of pid, in the order that loses least to a
@@ -537,7 +568,7 @@ func (s loopSink) exec(ev *Event) {
 		Observed: time.Now(),
 		CPU:      ev.CPU,
 		Process:  *p,
-	}, false)
+	})
 }
 
 func (s loopSink) exit(ev *Event) {
@@ -545,27 +576,30 @@ func (s loopSink) exit(ev *Event) {
 	if !m.tracking() {
 		return
 	}
-	p := m.table.take(ev.TGID)
-	if len(subscribers(&m.exitSubs)) == 0 {
-		return
-	}
-	if p == nil {
-		p = &Process{PID: ev.TGID}
-	}
-	if p.PPID == 0 {
-		// The kernel's parent field is zero when the parent reaped the
-		// child first, so it is only the fallback.
-		p.PPID = ev.ParentTGID
-	}
-	code, sig, core := decodeExitStatus(ev.ExitStatus)
-	m.enqueue(&ProcessEvent{
-		Kind:       KindExit,
-		Time:       m.clock.fromMonotonic(ev.Timestamp),
-		Observed:   time.Now(),
-		CPU:        ev.CPU,
-		Process:    *p,
-		ExitCode:   code,
-		Signal:     sig,
-		CoreDumped: core,
-	}, false)
+	notify := len(subscribers(&m.exitSubs)) > 0
+	m.table.takeThen(ev.TGID, func(p *Process) {
+		if !notify {
+			return
+		}
+		out := Process{PID: ev.TGID}
+		if p != nil {
+			out = *p
+		}
+		if out.PPID == 0 {
+			// The kernel's parent field is zero when the parent reaped the
+			// child first, so it is only the fallback.
+			out.PPID = ev.ParentTGID
+		}
+		code, sig, core := decodeExitStatus(ev.ExitStatus)
+		m.enqueue(&ProcessEvent{
+			Kind:       KindExit,
+			Time:       m.clock.fromMonotonic(ev.Timestamp),
+			Observed:   time.Now(),
+			CPU:        ev.CPU,
+			Process:    out,
+			ExitCode:   code,
+			Signal:     sig,
+			CoreDumped: core,
+		})
+	})
 }

@@ -7,6 +7,56 @@ import "sync"
 type pidTable struct {
 	mu sync.Mutex
 	m  map[int32]*Process
+	// While a scan runs, the pids that exited unknown to the table, so that
+	// the scan does not add a process it read just before its exit.
+	scans int
+	gone  map[int32]struct{}
+}
+
+func (t *pidTable) beginScan() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.scans == 0 {
+		t.gone = make(map[int32]struct{})
+	}
+	t.scans++
+}
+
+func (t *pidTable) endScan() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.scans--; t.scans == 0 {
+		t.gone = nil
+	}
+}
+
+// addIfNewThen adds p and calls then, under the table's lock, unless the
+// same process (pid and start time) is known or exited during the scan.
+func (t *pidTable) addIfNewThen(p *Process, then func()) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, exited := t.gone[p.PID]; exited {
+		return false
+	}
+	if old, ok := t.m[p.PID]; ok && old.StartTicks == p.StartTicks {
+		return false
+	}
+	t.m[p.PID] = p
+	then()
+	return true
+}
+
+// takeThen removes the entry of pid and hands it (or nil) to then, under the
+// table's lock.
+func (t *pidTable) takeThen(pid int32, then func(p *Process)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.m[pid]
+	delete(t.m, pid)
+	if p == nil && t.gone != nil {
+		t.gone[pid] = struct{}{}
+	}
+	then(p)
 }
 
 func (t *pidTable) put(p *Process) {
@@ -24,13 +74,7 @@ func (t *pidTable) get(pid int32) *Process {
 
 // addIfNew adds p unless the same process (pid and start time) is known.
 func (t *pidTable) addIfNew(p *Process) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if old, ok := t.m[p.PID]; ok && old.StartTicks == p.StartTicks {
-		return false
-	}
-	t.m[p.PID] = p
-	return true
+	return t.addIfNewThen(p, func() {})
 }
 
 // inherit records a forked child as running its parent's program.
@@ -45,11 +89,8 @@ func (t *pidTable) inherit(child, parent int32) {
 }
 
 // take removes and returns the entry of pid, or nil.
-func (t *pidTable) take(pid int32) *Process {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := t.m[pid]
-	delete(t.m, pid)
+func (t *pidTable) take(pid int32) (p *Process) {
+	t.takeThen(pid, func(e *Process) { p = e })
 	return p
 }
 
