@@ -187,13 +187,8 @@ func (s *source) wait(timeout time.Duration) (ready bool, err error) {
 func (s *source) subscribe(timeout time.Duration) error {
 	seq := uint32(time.Now().UnixNano()) // any number; the kernel ignores it
 	ack := s.port                        // our port id: tells our acknowledgement from others'
-	switch err := s.send(opListen, seq, ack); {
-	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		return fmt.Errorf("%w: %w", ErrPermission, err)
-	case errors.Is(err, unix.ECONNREFUSED):
-		return fmt.Errorf("%w: %w", ErrNotRootNamespace, err)
-	case err != nil:
-		return fmt.Errorf("subscribing to the proc connector: %w", err)
+	if err := subscribeError(s.send(opListen, seq, ack)); err != nil {
+		return err
 	}
 	deadline := time.Now().Add(timeout)
 	for {
@@ -225,19 +220,38 @@ func (s *source) subscribe(timeout time.Duration) error {
 		// The kernel answers with ack+1; the sequence number is not ours on
 		// kernels that number acknowledgements like events.
 		if derr == nil && s.ev.Kind == procmon.KindNone && h.ack == ack+1 {
-			switch errno := unix.Errno(s.ev.AckErr); errno {
-			case 0:
-			case unix.EPERM, unix.EACCES:
-				return fmt.Errorf("%w: %w", ErrPermission, errno)
-			default:
-				return fmt.Errorf("the kernel refused the process event subscription: %w", errno)
-			}
-			return nil
+			return ackError(unix.Errno(s.ev.AckErr))
 		}
 		// Another listener's events, or its acknowledgement: keep them for
 		// the first Receive, so nothing read here is lost.
 		s.pending = append(s.pending, append([]byte(nil), msg...))
 	}
+}
+
+// subscribeError turns the error of sending the subscription into its
+// sentence: the kernel refuses it without CAP_NET_ADMIN (before 6.6) and
+// outside the root network namespace.
+func subscribeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
+		return fmt.Errorf("%w: %w", ErrPermission, err)
+	case errors.Is(err, unix.ECONNREFUSED):
+		return fmt.Errorf("%w: %w", ErrNotRootNamespace, err)
+	}
+	return fmt.Errorf("subscribing to the proc connector: %w", err)
+}
+
+// ackError turns the errno of the kernel's acknowledgement into an error.
+func ackError(errno unix.Errno) error {
+	switch errno {
+	case 0:
+		return nil
+	case unix.EPERM, unix.EACCES:
+		return fmt.Errorf("%w: %w", ErrPermission, errno)
+	}
+	return fmt.Errorf("the kernel refused the process event subscription: %w", errno)
 }
 
 // send writes one proc connector control message.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 	"go.uber.org/goleak"
 
 	"github.com/procmon-otel/procmon/internal/procmon"
@@ -237,4 +238,20 @@ func TestPIDNamespaceGetsNoAck(t *testing.T) {
 	require.Contains(t, out, "ERR:")
 	require.Contains(t, out, "did not acknowledge")
 	require.Contains(t, out, "hostPID")
+}
+
+// TestSubscriptionErrorSentences covers the refusals this kernel does not
+// make (it accepts unprivileged subscribers) but older ones do.
+func TestSubscriptionErrorSentences(t *testing.T) {
+	require.NoError(t, subscribeError(nil))
+	require.NoError(t, ackError(0))
+	for _, err := range []error{subscribeError(unix.EPERM), subscribeError(unix.EACCES), ackError(unix.EPERM)} {
+		require.ErrorIs(t, err, ErrPermission)
+		require.ErrorContains(t, err, "needs CAP_NET_ADMIN")
+	}
+	err := subscribeError(unix.ECONNREFUSED)
+	require.ErrorIs(t, err, ErrNotRootNamespace)
+	require.ErrorIs(t, err, unix.ECONNREFUSED)
+	require.EqualError(t, subscribeError(unix.ENOMEM), "subscribing to the proc connector: cannot allocate memory")
+	require.EqualError(t, ackError(unix.EINVAL), "the kernel refused the process event subscription: invalid argument")
 }
