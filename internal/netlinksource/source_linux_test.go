@@ -14,8 +14,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"github.com/vishvananda/netns"
-	"golang.org/x/sys/unix"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
