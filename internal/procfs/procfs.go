@@ -26,6 +26,7 @@ type Stat struct {
 	PPID       int32
 	PGRP       int32
 	Session    int32
+	TTY        int32  // controlling terminal's device number; 0 for none
 	StartTicks uint64 // start time in clock ticks since boot
 }
 
@@ -98,6 +99,7 @@ func ParseStat(raw []byte) (Stat, error) {
 		fPPID      = 4
 		fPGRP      = 5
 		fSession   = 6
+		fTTY       = 7
 		fStartTime = 22
 	)
 	if len(rest) < fStartTime-2 || len(rest[0]) != 1 {
@@ -108,7 +110,7 @@ func ParseStat(raw []byte) (Stat, error) {
 	for _, f := range []struct {
 		n   int
 		dst *int32
-	}{{fPPID, &st.PPID}, {fPGRP, &st.PGRP}, {fSession, &st.Session}} {
+	}{{fPPID, &st.PPID}, {fPGRP, &st.PGRP}, {fSession, &st.Session}, {fTTY, &st.TTY}} {
 		v, err := strconv.ParseInt(string(field(f.n)), 10, 32)
 		if err != nil {
 			return Stat{}, fmt.Errorf("%w: field %d: %w", errStat, f.n, err)

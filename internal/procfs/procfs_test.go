@@ -13,7 +13,7 @@ func TestParseStat(t *testing.T) {
 	line := "4242 (my (odd) cmd) S 1 4242 4240 34816 4242 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 100 18446744073709551615\n"
 	st, err := ParseStat([]byte(line))
 	require.NoError(t, err)
-	require.Equal(t, Stat{PID: 4242, Comm: "my (odd) cmd", State: 'S', PPID: 1, PGRP: 4242, Session: 4240, StartTicks: 987654}, st)
+	require.Equal(t, Stat{PID: 4242, Comm: "my (odd) cmd", State: 'S', PPID: 1, PGRP: 4242, Session: 4240, TTY: 34816, StartTicks: 987654}, st)
 }
 
 func TestParseStatMalformed(t *testing.T) {
