@@ -11,8 +11,9 @@ type counters struct {
 	reinitFailures    atomic.Uint64
 	scanFailures      atomic.Uint64
 	callbacksExecuted atomic.Uint64
-	execDropped       atomic.Uint64
-	exitDropped       atomic.Uint64
+	dropped           [NumKinds]atomic.Uint64
+	misses            [NumFields]atomic.Uint64
+	pidReuse          atomic.Uint64
 	kernelLost        atomic.Uint64
 	malformed         atomic.Uint64
 	overruns          atomic.Uint64
@@ -34,9 +35,19 @@ type Counters struct {
 	ScanFailures uint64
 	// CallbacksExecuted counts subscriber callbacks run.
 	CallbacksExecuted uint64
-	// ExecDropped and ExitDropped count events dropped because a worker queue
-	// was full.
+	// Dropped counts events dropped because a worker queue was full, by
+	// kind; ExecDropped and ExitDropped repeat its exec and exit counts.
+	Dropped                  [NumKinds]uint64
 	ExecDropped, ExitDropped uint64
+	// Misses counts, by field, the /proc reads that failed at an exec.
+	Misses [NumFields]uint64
+	// Tracked is the number of processes in the pid table now (a gauge).
+	Tracked uint64
+	// Evictions counts pid table entries dropped because the table was full.
+	Evictions uint64
+	// PidReuse counts exits whose recorded process turned out to be an
+	// earlier holder of the pid, so its metadata was not used.
+	PidReuse uint64
 	// KernelLost counts events the kernel sent that the source never got.
 	KernelLost uint64
 	// Malformed counts kernel messages that could not be decoded.
@@ -56,8 +67,14 @@ func (c *counters) snapshot() Counters {
 	s.ReinitFailures = c.reinitFailures.Load()
 	s.ScanFailures = c.scanFailures.Load()
 	s.CallbacksExecuted = c.callbacksExecuted.Load()
-	s.ExecDropped = c.execDropped.Load()
-	s.ExitDropped = c.exitDropped.Load()
+	for k := range c.dropped {
+		s.Dropped[k] = c.dropped[k].Load()
+	}
+	s.ExecDropped, s.ExitDropped = s.Dropped[KindExec], s.Dropped[KindExit]
+	for f := range c.misses {
+		s.Misses[f] = c.misses[f].Load()
+	}
+	s.PidReuse = c.pidReuse.Load()
 	s.KernelLost = c.kernelLost.Load()
 	s.Malformed = c.malformed.Load()
 	s.Overruns = c.overruns.Load()

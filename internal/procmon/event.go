@@ -2,6 +2,7 @@ package procmon
 
 import (
 	"errors"
+	"path"
 	"time"
 )
 
@@ -111,22 +112,85 @@ const (
 	Rescan                      // found running after the source was restarted
 )
 
-// Process is what the monitor knows of a process.
+// Field names a part of a process's /proc entry that enrichment reads.
+type Field uint8
+
+// The fields, in the order they are read: what a process about to exit takes
+// with it first comes first.
+const (
+	FieldExe Field = iota
+	FieldStat
+	FieldStatus
+	FieldCmdline
+	FieldCwd
+	FieldCgroup
+	// NumFields is the number of fields; not a field itself.
+	NumFields
+)
+
+var fieldNames = [NumFields]string{"exe", "stat", "status", "cmdline", "cwd", "cgroup"}
+
+// String returns the field's name, as used in the misses metric.
+func (f Field) String() string {
+	if f < NumFields {
+		return fieldNames[f]
+	}
+	return "unknown"
+}
+
+// Process is what the monitor knows of a process. The main loop fills it at
+// exec, fork or scan; the process's worker fills the late fields (Cwd,
+// Cgroup, ContainerID) before the exec callbacks run. Subscribers must treat
+// it as read-only.
 type Process struct {
 	PID  int32
 	PPID int32
 	// StartTicks is the start time in clock ticks since boot; with PID it
 	// identifies the process across pid reuse. Zero when unknown.
 	StartTicks uint64
+	// StartTime is StartTicks on the wall clock; zero when unknown.
+	StartTime time.Time
 	// Exe is the executable's path; empty when it could not be read.
 	Exe string
+	// Comm is the kernel's command name (at most 15 bytes): what a process
+	// that is already gone still shows.
+	Comm string
 	// Args is the command line; nil when it could not be read.
 	Args []string
+	// PGID and SID are the process group and session: their leaders' pids.
+	PGID, SID int32
+	// Interactive is set when the process has a controlling terminal.
+	Interactive bool
+	// UIDs and GIDs are the real, effective, saved and filesystem ids;
+	// valid when IDsKnown.
+	UIDs, GIDs [4]uint32
+	IDsKnown   bool
+	// ParentName is the parent's executable name when the parent is known.
+	ParentName string
+	// Cwd, Cgroup and ContainerID are read by the worker; ContainerID is
+	// empty for a process of the host.
+	Cwd, Cgroup, ContainerID string
+	// Missing has bit 1<<f set for each Field that could not be read.
+	Missing uint8
+
+	lossEpoch uint64 // the table's loss epoch when the entry was made
 }
 
-// ProcessEvent is what subscribers receive for an exec or an exit.
+// Has reports whether field f was read.
+func (p *Process) Has(f Field) bool { return p.Missing&(1<<f) == 0 }
+
+// Name is the best short name of the process: the executable's base name,
+// else the command name.
+func (p *Process) Name() string {
+	if p.Exe != "" {
+		return path.Base(p.Exe)
+	}
+	return p.Comm
+}
+
+// ProcessEvent is what subscribers receive.
 type ProcessEvent struct {
-	Kind Kind // KindExec or KindExit
+	Kind Kind
 	Scan ScanKind
 	// Time is when it happened, on the wall clock: the kernel's event time, or
 	// for a scanned process its start time.
@@ -134,12 +198,20 @@ type ProcessEvent struct {
 	// Observed is when the monitor read the event.
 	Observed time.Time
 	CPU      uint32
-	Process  Process
+	// Process is the process the event is about (for fork, the child). It is
+	// shared with the monitor and must not be modified.
+	Process *Process
+	// ParentPID is the best parent pid known for the event: the process's,
+	// or for an exit of a process whose parent was never read, the kernel's.
+	ParentPID int32
 	// ExitCode is the exit status of a normal exit; Signal the signal that
 	// ended the process, if one did, and CoreDumped whether it dumped core.
 	ExitCode   int32
 	Signal     int32
 	CoreDumped bool
+	// Kernel is the kernel's event (live events only): for comm, uid, gid,
+	// sid and ptrace events, what changed.
+	Kernel Event
 }
 
 // decodeExitStatus splits a raw wait status into code, signal and core flag.

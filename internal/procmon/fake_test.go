@@ -279,7 +279,9 @@ type recorder struct {
 
 func (r *recorder) record(ev *ProcessEvent) {
 	c := *ev
-	c.Process.Args = slices.Clone(ev.Process.Args)
+	p := *ev.Process
+	p.Args = slices.Clone(ev.Process.Args)
+	c.Process = &p
 	r.mu.Lock()
 	r.evs = append(r.evs, c)
 	r.mu.Unlock()
@@ -443,6 +445,14 @@ func withoutObserved(t *testing.T, evs []ProcessEvent) []ProcessEvent {
 	for i := range out {
 		require.False(t, out[i].Observed.IsZero(), "event %d has no Observed time", i)
 		out[i].Observed = time.Time{}
+		out[i].Kernel, out[i].ParentPID = Event{}, 0
+		p := *out[i].Process
+		// What the fake tree cannot say, or the tests of dispatch do not
+		// look at; the enrichment tests check these.
+		p.Comm, p.PGID, p.SID, p.Interactive = "", 0, 0, false
+		p.UIDs, p.GIDs, p.IDsKnown, p.ParentName = [4]uint32{}, [4]uint32{}, false, ""
+		p.Cwd, p.Cgroup, p.ContainerID, p.Missing, p.StartTime, p.lossEpoch = "", "", "", 0, time.Time{}, 0
+		out[i].Process = &p
 	}
 	return out
 }

@@ -35,6 +35,9 @@ type Config struct {
 	// doubles after each failed attempt up to MaxRestartBackoff. Defaults
 	// 100ms and 30s.
 	RestartBackoff, MaxRestartBackoff time.Duration
+	// MaxTracked bounds the pid table; beyond it the oldest entries are
+	// evicted and counted. Default 65536.
+	MaxTracked int
 	// StatsInterval is how often the monitor logs its counters, re-measures
 	// its clock and sweeps its pid table. Default 2 minutes.
 	StatsInterval time.Duration
@@ -67,6 +70,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRestartBackoff < c.RestartBackoff {
 		c.MaxRestartBackoff = max(30*time.Second, c.RestartBackoff)
+	}
+	if c.MaxTracked <= 0 {
+		c.MaxTracked = 65536
 	}
 	if c.StatsInterval <= 0 {
 		c.StatsInterval = 2 * time.Minute
@@ -102,9 +108,10 @@ type Monitor struct {
 
 	// Subscribers are copy-on-write slices so that the hot path reads them
 	// with one atomic load and no lock.
-	subMu    sync.Mutex
-	execSubs atomic.Pointer[[]*subscription]
-	exitSubs atomic.Pointer[[]*subscription]
+	subMu     sync.Mutex
+	execSubs  atomic.Pointer[[]*subscription]
+	exitSubs  atomic.Pointer[[]*subscription]
+	otherSubs atomic.Pointer[[]*subscription]
 
 	// lifeMu orders Initialize and Stop.
 	lifeMu      sync.Mutex
@@ -139,7 +146,7 @@ func New(cfg Config) *Monitor {
 		ctx:    ctx,
 		cancel: cancel,
 		srcUp:  true,
-		table:  pidTable{m: make(map[int32]*Process)},
+		table:  newPidTable(cfg.MaxTracked),
 	}
 	return m
 }
@@ -154,6 +161,12 @@ func (m *Monitor) SubscribeExec(cb Callback) (unsubscribe func()) {
 // SubscribeExit registers cb for process exit events.
 func (m *Monitor) SubscribeExit(cb Callback) (unsubscribe func()) {
 	return m.subscribe(&m.exitSubs, cb)
+}
+
+// SubscribeOther registers cb for the other process events: fork of a new
+// process, comm, uid, gid, sid, ptrace and coredump.
+func (m *Monitor) SubscribeOther(cb Callback) (unsubscribe func()) {
+	return m.subscribe(&m.otherSubs, cb)
 }
 
 func (m *Monitor) subscribe(list *atomic.Pointer[[]*subscription], cb Callback) func() {
@@ -192,7 +205,9 @@ func subscribers(list *atomic.Pointer[[]*subscription]) []*subscription {
 
 // Counters returns a snapshot of the monitor's counters.
 func (m *Monitor) Counters() Counters {
-	return m.ctr.snapshot()
+	c := m.ctr.snapshot()
+	c.Tracked, c.Evictions = m.table.stats()
+	return c
 }
 
 // Initialize starts the monitor: callback workers, the source, the main event
@@ -286,8 +301,12 @@ func (m *Monitor) stopWorkers() {
 func (m *Monitor) work(q chan *ProcessEvent) {
 	defer m.busy.Done()
 	for ev := range q {
-		list := &m.execSubs
-		if ev.Kind == KindExit {
+		list := &m.otherSubs
+		switch ev.Kind {
+		case KindExec:
+			list = &m.execSubs
+			m.readLate(ev.Process)
+		case KindExit:
 			list = &m.exitSubs
 		}
 		for _, s := range subscribers(list) {
@@ -310,11 +329,7 @@ func (m *Monitor) enqueue(ev *ProcessEvent) {
 		return
 	default:
 	}
-	if ev.Kind == KindExit {
-		m.ctr.exitDropped.Add(1)
-	} else {
-		m.ctr.execDropped.Add(1)
-	}
+	m.ctr.dropped[ev.Kind].Add(1)
 }
 
 // run is the main event loop: it receives from the source and restarts it
@@ -458,16 +473,10 @@ func (m *Monitor) scan(kind ScanKind) error {
 			continue
 		}
 		if kind == InitialScan && !m.waitForRoom(pid) {
-			m.ctr.execDropped.Add(1) // stopped before it found room
+			m.ctr.dropped[KindExec].Add(1) // stopped before it found room
 			return nil
 		}
-		ev := &ProcessEvent{
-			Kind:     KindExec,
-			Scan:     kind,
-			Time:     m.clock.fromBoottime(p.StartTicks * (uint64(time.Second) / userHZ)),
-			Observed: now,
-			Process:  *p,
-		}
+		ev := &ProcessEvent{Kind: KindExec, Scan: kind, Time: p.StartTime, Observed: now, Process: p, ParentPID: p.PPID}
 		// Recording and queueing at once, under the table's lock, orders
 		// this exec before the exit of the same process, which the main
 		// loop takes and queues under the same lock.
@@ -494,25 +503,65 @@ func (m *Monitor) queueOf(pid int32) chan *ProcessEvent {
 	return m.queues[uint32(pid)%uint32(len(m.queues))]
 }
 
-// read gathers what /proc says of pid, in the order that loses least to a
-// process about to exit: the exe link first. ok is false when the process is
-// already gone.
+// read gathers what must be read of pid at once, in the order that loses
+// least to a process about to exit: the exe link, then stat (which a zombie
+// still has), status and the command line. The rest is read by the worker
+// (readLate). ok is false when the process is already gone.
 func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 	p = &Process{PID: pid}
-	exe, exeErr := m.fs.Exe(pid)
-	p.Exe = exe
-	st, statErr := m.fs.Stat(pid)
-	if statErr == nil {
-		p.PPID, p.StartTicks = st.PPID, st.StartTicks
+	exe, err := m.fs.Exe(pid)
+	if err != nil {
+		p.Missing |= 1 << FieldExe
 	}
-	p.Args, _ = m.fs.Cmdline(pid)
-	return p, exeErr == nil || statErr == nil
+	p.Exe = exe
+	st, err := m.fs.Stat(pid)
+	if err == nil {
+		p.PPID, p.StartTicks, p.Comm = st.PPID, st.StartTicks, st.Comm
+		p.PGID, p.SID, p.Interactive = st.PGRP, st.Session, st.TTY != 0
+		p.StartTime = m.clock.fromBoottime(st.StartTicks * (uint64(time.Second) / userHZ))
+	} else {
+		p.Missing |= 1 << FieldStat
+	}
+	if status, err := m.fs.Status(pid); err == nil {
+		p.UIDs, p.GIDs, p.IDsKnown = status.UIDs, status.GIDs, true
+	} else {
+		p.Missing |= 1 << FieldStatus
+	}
+	if p.Args, err = m.fs.Cmdline(pid); err != nil {
+		p.Missing |= 1 << FieldCmdline
+	}
+	if pp := m.table.get(p.PPID); pp != nil && p.PPID > 0 {
+		p.ParentName = pp.Name()
+	}
+	return p, p.Has(FieldExe) || p.Has(FieldStat)
+}
+
+// readLate reads, on p's worker, what can wait: a process that is gone by
+// now would not have been named in time anyway. The worker is the only
+// writer of these fields.
+func (m *Monitor) readLate(p *Process) {
+	var err error
+	if p.Cwd, err = m.fs.Cwd(p.PID); err != nil {
+		p.Missing |= 1 << FieldCwd
+	}
+	if p.Cgroup, err = m.fs.Cgroup(p.PID); err != nil {
+		p.Missing |= 1 << FieldCgroup
+	}
+	p.ContainerID = procfs.ContainerID(p.Cgroup)
+	for f := Field(0); f < NumFields; f++ {
+		if !p.Has(f) {
+			m.ctr.misses[f].Add(1)
+		}
+	}
 }
 
 // loopSink is the main loop's view of the source's output.
 type loopSink struct{ m *Monitor }
 
-func (s loopSink) Lost(n uint64) { s.m.ctr.kernelLost.Add(n) }
+func (s loopSink) Lost(n uint64) {
+	s.m.ctr.kernelLost.Add(n)
+	s.m.table.lost()
+}
 
 func (s loopSink) Malformed() { s.m.ctr.malformed.Add(1) }
 
@@ -522,12 +571,6 @@ func (s loopSink) Event(ev *Event) {
 		m.ctr.events[ev.Kind].Add(1)
 	}
 	switch ev.Kind {
-	case KindFork:
-		// A new process runs its parent's program until it execs; remember
-		// that so that the exit of a child that never execs can name it.
-		if ev.PID == ev.TGID && m.tracking() {
-			m.table.inherit(ev.PID, ev.ParentTGID)
-		}
 	case KindExec:
 		m.ctr.exec.Add(1)
 		s.exec(ev)
@@ -537,12 +580,26 @@ func (s loopSink) Event(ev *Event) {
 		}
 		m.ctr.exit.Add(1)
 		s.exit(ev)
+	case KindFork:
+		if ev.PID != ev.TGID || !m.tracking() {
+			return // a new thread, not a new process
+		}
+		// A new process runs its parent's program until it execs; remember
+		// that so that the exit of a child that never execs can name it.
+		child := m.table.inherit(ev.PID, ev.ParentTGID)
+		s.other(ev, child)
+	case KindNone:
+	default:
+		if len(subscribers(&m.otherSubs)) > 0 {
+			s.other(ev, m.table.get(ev.TGID))
+		}
 	}
 }
 
 // tracking reports whether anyone needs the pid table.
 func (m *Monitor) tracking() bool {
-	return len(subscribers(&m.execSubs)) > 0 || len(subscribers(&m.exitSubs)) > 0
+	return len(subscribers(&m.execSubs)) > 0 || len(subscribers(&m.exitSubs)) > 0 ||
+		len(subscribers(&m.otherSubs)) > 0
 }
 
 func (s loopSink) exec(ev *Event) {
@@ -556,6 +613,11 @@ func (s loopSink) exec(ev *Event) {
 		// Gone before its stat was read: its fork said who the parent was.
 		if old := m.table.get(p.PID); old != nil {
 			p.PPID = old.PPID
+			if p.ParentName == "" {
+				if pp := m.table.get(p.PPID); pp != nil {
+					p.ParentName = pp.Name()
+				}
+			}
 		}
 	}
 	m.table.put(p)
@@ -563,11 +625,12 @@ func (s loopSink) exec(ev *Event) {
 		return
 	}
 	m.enqueue(&ProcessEvent{
-		Kind:     KindExec,
-		Time:     m.clock.fromMonotonic(ev.Timestamp),
-		Observed: time.Now(),
-		CPU:      ev.CPU,
-		Process:  *p,
+		Kind:      KindExec,
+		Time:      m.clock.fromMonotonic(ev.Timestamp),
+		Observed:  time.Now(),
+		CPU:       ev.CPU,
+		Process:   p,
+		ParentPID: p.PPID,
 	})
 }
 
@@ -577,18 +640,18 @@ func (s loopSink) exit(ev *Event) {
 		return
 	}
 	notify := len(subscribers(&m.exitSubs)) > 0
-	m.table.takeThen(ev.TGID, func(p *Process) {
+	m.table.takeThen(ev.TGID, func(p *Process, epoch uint64) {
 		if !notify {
 			return
 		}
-		out := Process{PID: ev.TGID}
-		if p != nil {
-			out = *p
+		if p == nil || !m.sameProcess(p, epoch) {
+			p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<NumFields - 1}
 		}
-		if out.PPID == 0 {
+		parent := p.PPID
+		if parent == 0 {
 			// The kernel's parent field is zero when the parent reaped the
 			// child first, so it is only the fallback.
-			out.PPID = ev.ParentTGID
+			parent = ev.ParentTGID
 		}
 		code, sig, core := decodeExitStatus(ev.ExitStatus)
 		m.enqueue(&ProcessEvent{
@@ -596,10 +659,49 @@ func (s loopSink) exit(ev *Event) {
 			Time:       m.clock.fromMonotonic(ev.Timestamp),
 			Observed:   time.Now(),
 			CPU:        ev.CPU,
-			Process:    out,
+			Process:    p,
+			ParentPID:  parent,
 			ExitCode:   code,
 			Signal:     sig,
 			CoreDumped: core,
+			Kernel:     *ev,
 		})
+	})
+}
+
+// sameProcess reports whether the exiting process is the one p describes.
+// Only after the kernel lost events since p was recorded can it be another
+// one that reused the pid (its fork and exec lost); then the exiting
+// process's start time, still readable at its exit, tells.
+func (m *Monitor) sameProcess(p *Process, epoch uint64) bool {
+	if p.lossEpoch == epoch || p.StartTicks == 0 {
+		return true
+	}
+	st, err := m.fs.Stat(p.PID)
+	if err != nil || st.StartTicks == p.StartTicks {
+		return true // reaped already: nothing says otherwise
+	}
+	m.ctr.pidReuse.Add(1)
+	return false
+}
+
+// other queues a fork, comm, uid, gid, sid, ptrace or coredump event for the
+// subscribers of those.
+func (s loopSink) other(ev *Event, p *Process) {
+	m := s.m
+	if len(subscribers(&m.otherSubs)) == 0 {
+		return
+	}
+	if p == nil {
+		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<NumFields - 1}
+	}
+	m.enqueue(&ProcessEvent{
+		Kind:      ev.Kind,
+		Time:      m.clock.fromMonotonic(ev.Timestamp),
+		Observed:  time.Now(),
+		CPU:       ev.CPU,
+		Process:   p,
+		ParentPID: p.PPID,
+		Kernel:    *ev,
 	})
 }

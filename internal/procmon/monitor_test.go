@@ -118,7 +118,7 @@ func TestInitialScan(t *testing.T) {
 
 	scanned := func(pid, ppid int32, ticks uint64, exe string, args ...string) ProcessEvent {
 		return ProcessEvent{Kind: KindExec, Scan: InitialScan, Time: startTime(ticks),
-			Process: Process{PID: pid, PPID: ppid, StartTicks: ticks, Exe: exe, Args: args}}
+			Process: &Process{PID: pid, PPID: ppid, StartTicks: ticks, Exe: exe, Args: args}}
 	}
 	require.Equal(t, []ProcessEvent{
 		scanned(1, 0, 3, "/usr/lib/systemd/systemd", "/sbin/init", "splash"),
@@ -172,7 +172,7 @@ func TestInitialScanMissingProcRoot(t *testing.T) {
 	// would have said.
 	op.source(t, 1).sendEvents(t, execEvent(55, 1e9))
 	evs := execs.wait(t, 1)
-	require.Equal(t, ProcessEvent{Kind: KindExec, Time: monoTime(1e9), CPU: 2, Process: Process{PID: 55}},
+	require.Equal(t, ProcessEvent{Kind: KindExec, Time: monoTime(1e9), CPU: 2, Process: &Process{PID: 55}},
 		withoutObserved(t, evs)[0])
 	stopReturns(t, m)
 	require.Equal(t, uint64(1), m.Counters().ScanFailures)
@@ -199,7 +199,7 @@ func TestExecReachesEverySubscriber(t *testing.T) {
 	src := initialize(t, m, op)
 
 	src.sendEvents(t, execEvent(p.PID, 7e9))
-	want := ProcessEvent{Kind: KindExec, Scan: Live, Time: monoTime(7e9), CPU: 2, Process: p}
+	want := ProcessEvent{Kind: KindExec, Scan: Live, Time: monoTime(7e9), CPU: 2, Process: &p}
 	for i := range recs {
 		require.Equal(t, []ProcessEvent{want}, withoutObserved(t, recs[i].wait(t, 1)), "subscriber %d", i)
 	}
@@ -241,7 +241,7 @@ func TestExitCarriesExecMetadata(t *testing.T) {
 			src.sendEvents(t, thread, exitEvent(p.PID, 1, 9e9, tc.status))
 
 			evs := exits.wait(t, 1)
-			require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(9e9), CPU: 1, Process: p,
+			require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(9e9), CPU: 1, Process: &p,
 				ExitCode: tc.code, Signal: tc.signal, CoreDumped: tc.core}}, withoutObserved(t, evs))
 			execs.wait(t, 1)
 			m.Stop()
@@ -268,7 +268,7 @@ func TestForkChildExitNamesParentProgram(t *testing.T) {
 	src.sendEvents(t, execEvent(400, 1e9), forkEvent(401, 400, 2e9), exitEvent(401, 400, 3e9, 0))
 	evs := exits.wait(t, 1)
 	require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(3e9), CPU: 1,
-		Process: Process{PID: 401, PPID: 400, Exe: "/usr/sbin/nginx", Args: []string{"nginx", "-g", "daemon off;"}}}},
+		Process: &Process{PID: 401, PPID: 400, Exe: "/usr/sbin/nginx", Args: []string{"nginx", "-g", "daemon off;"}}}},
 		withoutObserved(t, evs))
 	c := m.Counters()
 	require.Equal(t, uint64(1), c.Events[KindFork])
@@ -284,7 +284,7 @@ func TestExitOfUnknownProcess(t *testing.T) {
 	src.sendEvents(t, exitEvent(500, 42, 4e9, 0x0100))
 	evs := exits.wait(t, 1)
 	require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(4e9), CPU: 1,
-		Process: Process{PID: 500, PPID: 42}, ExitCode: 1}}, withoutObserved(t, evs))
+		Process: &Process{PID: 500, PPID: 42}, ExitCode: 1}}, withoutObserved(t, evs))
 }
 
 func TestExitParentPID(t *testing.T) {
@@ -309,7 +309,7 @@ func TestExitParentPID(t *testing.T) {
 			src := initialize(t, m, op)
 
 			src.sendEvents(t, execEvent(p.PID, 1e9), exitEvent(p.PID, tc.exitParent, 2e9, 0))
-			require.Equal(t, tc.want, exits.wait(t, 1)[0].Process.PPID)
+			require.Equal(t, tc.want, exits.wait(t, 1)[0].ParentPID)
 		})
 	}
 }
@@ -422,7 +422,7 @@ func TestRestartAfterSourceError(t *testing.T) {
 
 	require.Len(t, execs.forPID(100), 1, "a known process is not reported again")
 	require.Equal(t, []ProcessEvent{{Kind: KindExec, Scan: Rescan, Time: startTime(900),
-		Process: Process{PID: 200, PPID: 100, StartTicks: 900, Exe: "/usr/bin/make", Args: []string{"make", "-j8"}}}},
+		Process: &Process{PID: 200, PPID: 100, StartTicks: 900, Exe: "/usr/bin/make", Args: []string{"make", "-j8"}}}},
 		withoutObserved(t, execs.forPID(200)))
 	live := execs.forPID(300)
 	require.Len(t, live, 1)

@@ -1,16 +1,75 @@
 package procmon
 
-import "sync"
+import (
+	"container/list"
+	"sync"
+)
 
 // pidTable keeps what was learnt of each live process at its exec (or fork,
-// or scan) until its exit.
+// or scan) until its exit. It holds at most max entries: beyond that the
+// oldest entry is evicted and counted, so processes whose exit was lost can
+// never make it grow without bound.
 type pidTable struct {
-	mu sync.Mutex
-	m  map[int32]*Process
+	mu    sync.Mutex
+	m     map[int32]*list.Element // of *Process, oldest at the front
+	order *list.List
+	max   int
+
+	evictions uint64
+	// epoch grows each time the kernel loses events: an entry made in an
+	// earlier epoch may describe a process whose exit was lost.
+	epoch uint64
+
 	// While a scan runs, the pids that exited unknown to the table, so that
 	// the scan does not add a process it read just before its exit.
 	scans int
 	gone  map[int32]struct{}
+}
+
+func newPidTable(max int) pidTable {
+	return pidTable{m: make(map[int32]*list.Element), order: list.New(), max: max}
+}
+
+// putLocked stores p, replacing any entry of its pid, and evicts the oldest
+// entries beyond max.
+func (t *pidTable) putLocked(p *Process) {
+	p.lossEpoch = t.epoch
+	if e, ok := t.m[p.PID]; ok {
+		t.order.Remove(e)
+	}
+	t.m[p.PID] = t.order.PushBack(p)
+	for t.order.Len() > t.max {
+		oldest := t.order.Front()
+		t.order.Remove(oldest)
+		delete(t.m, oldest.Value.(*Process).PID)
+		t.evictions++
+	}
+}
+
+func (t *pidTable) removeLocked(pid int32) *Process {
+	e, ok := t.m[pid]
+	if !ok {
+		return nil
+	}
+	t.order.Remove(e)
+	delete(t.m, pid)
+	return e.Value.(*Process)
+}
+
+func (t *pidTable) put(p *Process) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.putLocked(p)
+}
+
+// get returns the entry of pid, or nil. The entry must not be modified.
+func (t *pidTable) get(pid int32) *Process {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.m[pid]; ok {
+		return e.Value.(*Process)
+	}
+	return nil
 }
 
 func (t *pidTable) beginScan() {
@@ -38,38 +97,12 @@ func (t *pidTable) addIfNewThen(p *Process, then func()) bool {
 	if _, exited := t.gone[p.PID]; exited {
 		return false
 	}
-	if old, ok := t.m[p.PID]; ok && old.StartTicks == p.StartTicks {
+	if e, ok := t.m[p.PID]; ok && e.Value.(*Process).StartTicks == p.StartTicks {
 		return false
 	}
-	t.m[p.PID] = p
+	t.putLocked(p)
 	then()
 	return true
-}
-
-// takeThen removes the entry of pid and hands it (or nil) to then, under the
-// table's lock.
-func (t *pidTable) takeThen(pid int32, then func(p *Process)) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	p := t.m[pid]
-	delete(t.m, pid)
-	if p == nil && t.gone != nil {
-		t.gone[pid] = struct{}{}
-	}
-	then(p)
-}
-
-func (t *pidTable) put(p *Process) {
-	t.mu.Lock()
-	t.m[p.PID] = p
-	t.mu.Unlock()
-}
-
-// get returns the entry of pid, or nil. The entry must not be modified.
-func (t *pidTable) get(pid int32) *Process {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[pid]
 }
 
 // addIfNew adds p unless the same process (pid and start time) is known.
@@ -77,21 +110,62 @@ func (t *pidTable) addIfNew(p *Process) bool {
 	return t.addIfNewThen(p, func() {})
 }
 
-// inherit records a forked child as running its parent's program.
-func (t *pidTable) inherit(child, parent int32) {
+// inherit records a forked child as running its parent's program, and
+// returns the child's entry.
+func (t *pidTable) inherit(child, parent int32) *Process {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := &Process{PID: child, PPID: parent}
-	if pp, ok := t.m[parent]; ok {
-		p.Exe, p.Args = pp.Exe, pp.Args
+	p := &Process{PID: child, PPID: parent, Missing: 1<<NumFields - 1}
+	if e, ok := t.m[parent]; ok {
+		pp := e.Value.(*Process)
+		p.Exe, p.Comm, p.Args, p.ParentName = pp.Exe, pp.Comm, pp.Args, pp.Name()
+		p.UIDs, p.GIDs, p.IDsKnown = pp.UIDs, pp.GIDs, pp.IDsKnown
+		// Not pp.Missing: the parent's worker may be writing it.
+		p.Missing = 1<<FieldStat | 1<<FieldCwd | 1<<FieldCgroup
+		if pp.Exe == "" {
+			p.Missing |= 1 << FieldExe
+		}
+		if !pp.IDsKnown {
+			p.Missing |= 1 << FieldStatus
+		}
+		if pp.Args == nil {
+			p.Missing |= 1 << FieldCmdline
+		}
 	}
-	t.m[child] = p
+	t.putLocked(p)
+	return p
+}
+
+// takeThen removes the entry of pid and hands it (or nil) to then, with the
+// current loss epoch, under the table's lock.
+func (t *pidTable) takeThen(pid int32, then func(p *Process, epoch uint64)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	p := t.removeLocked(pid)
+	if p == nil && t.gone != nil {
+		t.gone[pid] = struct{}{}
+	}
+	then(p, t.epoch)
 }
 
 // take removes and returns the entry of pid, or nil.
 func (t *pidTable) take(pid int32) (p *Process) {
-	t.takeThen(pid, func(e *Process) { p = e })
+	t.takeThen(pid, func(e *Process, _ uint64) { p = e })
 	return p
+}
+
+// lost records that the kernel lost events.
+func (t *pidTable) lost() {
+	t.mu.Lock()
+	t.epoch++
+	t.mu.Unlock()
+}
+
+// stats returns the number of entries and of evictions so far.
+func (t *pidTable) stats() (size, evictions uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return uint64(len(t.m)), t.evictions
 }
 
 func (t *pidTable) len() int {
@@ -105,8 +179,8 @@ func (t *pidTable) len() int {
 func (t *pidTable) sweep(exists func(int32) bool) int {
 	t.mu.Lock()
 	entries := make([]*Process, 0, len(t.m))
-	for _, p := range t.m {
-		entries = append(entries, p)
+	for e := t.order.Front(); e != nil; e = e.Next() {
+		entries = append(entries, e.Value.(*Process))
 	}
 	t.mu.Unlock()
 	n := 0
@@ -115,8 +189,8 @@ func (t *pidTable) sweep(exists func(int32) bool) int {
 			continue
 		}
 		t.mu.Lock()
-		if t.m[p.PID] == p {
-			delete(t.m, p.PID)
+		if e, ok := t.m[p.PID]; ok && e.Value.(*Process) == p {
+			t.removeLocked(p.PID)
 			n++
 		}
 		t.mu.Unlock()

@@ -7,7 +7,8 @@ import (
 )
 
 func newTable(ps ...*Process) *pidTable {
-	t := &pidTable{m: make(map[int32]*Process)}
+	tab := newPidTable(1 << 16)
+	t := &tab
 	for _, p := range ps {
 		t.put(p)
 	}
@@ -60,9 +61,10 @@ func TestPidTableInherit(t *testing.T) {
 	tab := newTable(parent)
 
 	tab.inherit(51, 50)
-	require.Equal(t, &Process{PID: 51, PPID: 50, Exe: "/usr/sbin/sshd", Args: []string{"sshd", "-D"}}, tab.get(51))
+	require.Equal(t, &Process{PID: 51, PPID: 50, Exe: "/usr/sbin/sshd", Args: []string{"sshd", "-D"}, ParentName: "sshd",
+		Missing: 1<<FieldStat | 1<<FieldStatus | 1<<FieldCwd | 1<<FieldCgroup}, tab.get(51))
 	tab.inherit(61, 60)
-	require.Equal(t, &Process{PID: 61, PPID: 60}, tab.get(61), "an unknown parent leaves the program unknown")
+	require.Equal(t, &Process{PID: 61, PPID: 60, Missing: 1<<NumFields - 1}, tab.get(61), "an unknown parent leaves the program unknown")
 	require.Same(t, parent, tab.get(50))
 }
 
