@@ -1,0 +1,42 @@
+package loadgen
+
+import (
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestExecStorm(t *testing.T) {
+	res, err := ExecStorm([]string{"/bin/true"}, 50, 2)
+	require.NoError(t, err)
+	require.Len(t, res.PIDs, 50)
+	require.Positive(t, res.Rate())
+	for _, p := range res.PIDs {
+		_, err := os.Stat("/proc/" + itoa(p))
+		require.Error(t, err, "pid %d must be reaped", p)
+	}
+}
+
+func TestForkStorm(t *testing.T) {
+	res, err := ForkStorm(200, 2)
+	require.NoError(t, err)
+	require.Len(t, res.PIDs, 200)
+}
+
+func TestBadArguments(t *testing.T) {
+	_, err := ExecStorm(nil, 1, 1)
+	require.Error(t, err)
+	_, err = ForkStorm(0, 1)
+	require.ErrorContains(t, err, "must be positive")
+	_, err = ExecStorm([]string{"/nonexistent/program"}, 3, 1)
+	require.ErrorContains(t, err, "starting a process")
+}
+
+func itoa(p int32) string { return strconv.Itoa(int(p)) }
