@@ -174,6 +174,7 @@ type Process struct {
 	Missing uint8
 
 	lossEpoch uint64 // the table's loss epoch when the entry was made
+	lateRead  bool   // the worker has tried the late fields
 }
 
 // Has reports whether field f was read.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/procmon-otel/procmon/internal/procfs"
 )
 
 // waitFor bounds every wait on the monitor; tick is how often Eventually polls.
@@ -259,11 +261,50 @@ func (r *procRoot) add(pid, ppid int32, start uint64, exe string, args ...string
 	require.NoError(r.t, os.Rename(stage, filepath.Join(r.dir, strconv.Itoa(int(pid)))))
 }
 
-// statLine is a /proc/<pid>/stat line as the kernel writes it; starttime is
-// field 22.
+// statLine is a /proc/<pid>/stat line as the kernel writes it, for a process
+// that leads its own group and session and has no terminal.
 func statLine(pid, ppid int32, start uint64, comm string) string {
-	return fmt.Sprintf("%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 %d 1000 100 18446744073709551615\n",
-		pid, comm, ppid, pid, pid, start)
+	return statLineOf(procfs.Stat{PID: pid, Comm: comm, PPID: ppid, PGRP: pid, Session: pid, StartTicks: start})
+}
+
+// statLineOf is the stat line of st: ppid, pgrp, session and tty_nr are
+// fields 4 to 7, starttime field 22.
+func statLineOf(st procfs.Stat) string {
+	return fmt.Sprintf("%d (%s) S %d %d %d %d -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 %d 1000 100 18446744073709551615\n",
+		st.PID, st.Comm, st.PPID, st.PGRP, st.Session, st.TTY, st.StartTicks)
+}
+
+// statusText is a /proc/<pid>/status file with the lines procfs reads
+// among some it skips.
+func statusText(name string, pid, ppid int32, uids, gids [4]uint32) string {
+	ids := func(v [4]uint32) string { return fmt.Sprintf("%d\t%d\t%d\t%d", v[0], v[1], v[2], v[3]) }
+	return fmt.Sprintf("Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t%d\nNgid:\t0\nPid:\t%d\nPPid:\t%d\n"+
+		"TracerPid:\t0\nUid:\t%s\nGid:\t%s\nFDSize:\t64\nGroups:\t%d\n", name, pid, pid, ppid, ids(uids), ids(gids), gids[0])
+}
+
+// addFiles lays out /proc/<pid> with the given files and symlinks (by name,
+// e.g. "stat" or "cwd"), appearing at once as add's does.
+func (r *procRoot) addFiles(pid int32, files, links map[string]string) {
+	r.t.Helper()
+	stage := filepath.Join(r.dir, ".new-"+strconv.Itoa(int(pid)))
+	require.NoError(r.t, os.MkdirAll(stage, 0o755))
+	for name, content := range files {
+		require.NoError(r.t, os.WriteFile(filepath.Join(stage, name), []byte(content), 0o644))
+	}
+	for name, target := range links {
+		require.NoError(r.t, os.Symlink(target, filepath.Join(stage, name)))
+	}
+	require.NoError(r.t, os.Rename(stage, filepath.Join(r.dir, strconv.Itoa(int(pid)))))
+}
+
+// writeFile replaces one file of /proc/<pid> at once, so that a concurrent
+// reader sees the old or the new contents, never half.
+func (r *procRoot) writeFile(pid int32, name, content string) {
+	r.t.Helper()
+	dir := filepath.Join(r.dir, strconv.Itoa(int(pid)))
+	tmp := filepath.Join(dir, ".new-"+name)
+	require.NoError(r.t, os.WriteFile(tmp, []byte(content), 0o644))
+	require.NoError(r.t, os.Rename(tmp, filepath.Join(dir, name)))
 }
 
 func (r *procRoot) remove(pid int32) {
@@ -281,6 +322,7 @@ func (r *recorder) record(ev *ProcessEvent) {
 	c := *ev
 	p := *ev.Process
 	p.Args = slices.Clone(ev.Process.Args)
+	p.lateRead = false // bookkeeping of the worker's, not what a subscriber sees
 	c.Process = &p
 	r.mu.Lock()
 	r.evs = append(r.evs, c)
@@ -451,7 +493,7 @@ func withoutObserved(t *testing.T, evs []ProcessEvent) []ProcessEvent {
 		// look at; the enrichment tests check these.
 		p.Comm, p.PGID, p.SID, p.Interactive = "", 0, 0, false
 		p.UIDs, p.GIDs, p.IDsKnown, p.ParentName = [4]uint32{}, [4]uint32{}, false, ""
-		p.Cwd, p.Cgroup, p.ContainerID, p.Missing, p.StartTime, p.lossEpoch = "", "", "", 0, time.Time{}, 0
+		p.Cwd, p.Cgroup, p.ContainerID, p.Missing, p.StartTime, p.lossEpoch, p.lateRead = "", "", "", 0, time.Time{}, 0, false
 		out[i].Process = &p
 	}
 	return out

@@ -301,11 +301,11 @@ func (m *Monitor) stopWorkers() {
 func (m *Monitor) work(q chan *ProcessEvent) {
 	defer m.busy.Done()
 	for ev := range q {
+		m.readLate(ev.Process)
 		list := &m.otherSubs
 		switch ev.Kind {
 		case KindExec:
 			list = &m.execSubs
-			m.readLate(ev.Process)
 		case KindExit:
 			list = &m.exitSubs
 		}
@@ -464,13 +464,24 @@ func (m *Monitor) scan(kind ScanKind) error {
 	m.table.beginScan()
 	defer m.table.endScan()
 	now := time.Now()
+	// Read everything first, so that every process's parent is known
+	// whatever the order of the pids.
+	found := make(map[int32]*Process, len(pids))
 	for _, pid := range pids {
 		if m.ctx.Err() != nil {
 			return nil
 		}
-		p, ok := m.read(pid)
-		if !ok {
+		if p, ok := m.read(pid); ok {
+			found[pid] = p
+		}
+	}
+	for _, pid := range pids {
+		p := found[pid]
+		if p == nil {
 			continue
+		}
+		if pp := found[p.PPID]; pp != nil && p.ParentName == "" {
+			p.ParentName = pp.Name()
 		}
 		if kind == InitialScan && !m.waitForRoom(pid) {
 			m.ctr.dropped[KindExec].Add(1) // stopped before it found room
@@ -508,10 +519,14 @@ func (m *Monitor) queueOf(pid int32) chan *ProcessEvent {
 // still has), status and the command line. The rest is read by the worker
 // (readLate). ok is false when the process is already gone.
 func (m *Monitor) read(pid int32) (p *Process, ok bool) {
-	p = &Process{PID: pid}
+	p = &Process{PID: pid, Missing: 1<<FieldCwd | 1<<FieldCgroup}
+	miss := func(f Field) {
+		p.Missing |= 1 << f
+		m.ctr.misses[f].Add(1)
+	}
 	exe, err := m.fs.Exe(pid)
 	if err != nil {
-		p.Missing |= 1 << FieldExe
+		miss(FieldExe)
 	}
 	p.Exe = exe
 	st, err := m.fs.Stat(pid)
@@ -520,15 +535,15 @@ func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 		p.PGID, p.SID, p.Interactive = st.PGRP, st.Session, st.TTY != 0
 		p.StartTime = m.clock.fromBoottime(st.StartTicks * (uint64(time.Second) / userHZ))
 	} else {
-		p.Missing |= 1 << FieldStat
+		miss(FieldStat)
 	}
 	if status, err := m.fs.Status(pid); err == nil {
 		p.UIDs, p.GIDs, p.IDsKnown = status.UIDs, status.GIDs, true
 	} else {
-		p.Missing |= 1 << FieldStatus
+		miss(FieldStatus)
 	}
 	if p.Args, err = m.fs.Cmdline(pid); err != nil {
-		p.Missing |= 1 << FieldCmdline
+		miss(FieldCmdline)
 	}
 	if pp := m.table.get(p.PPID); pp != nil && p.PPID > 0 {
 		p.ParentName = pp.Name()
@@ -537,21 +552,25 @@ func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 }
 
 // readLate reads, on p's worker, what can wait: a process that is gone by
-// now would not have been named in time anyway. The worker is the only
-// writer of these fields.
+// now would not have been named in time anyway. It runs once per entry, for
+// the first event of it that the worker sees; the worker is the only one
+// that touches these fields.
 func (m *Monitor) readLate(p *Process) {
-	var err error
-	if p.Cwd, err = m.fs.Cwd(p.PID); err != nil {
-		p.Missing |= 1 << FieldCwd
+	if p.lateRead {
+		return
 	}
-	if p.Cgroup, err = m.fs.Cgroup(p.PID); err != nil {
-		p.Missing |= 1 << FieldCgroup
+	p.lateRead = true
+	if cwd, err := m.fs.Cwd(p.PID); err == nil {
+		p.Cwd = cwd
+		p.Missing &^= 1 << FieldCwd
+	} else {
+		m.ctr.misses[FieldCwd].Add(1)
 	}
-	p.ContainerID = procfs.ContainerID(p.Cgroup)
-	for f := Field(0); f < NumFields; f++ {
-		if !p.Has(f) {
-			m.ctr.misses[f].Add(1)
-		}
+	if cg, err := m.fs.Cgroup(p.PID); err == nil {
+		p.Cgroup, p.ContainerID = cg, procfs.ContainerID(cg)
+		p.Missing &^= 1 << FieldCgroup
+	} else {
+		m.ctr.misses[FieldCgroup].Add(1)
 	}
 }
 
@@ -567,9 +586,11 @@ func (s loopSink) Malformed() { s.m.ctr.malformed.Add(1) }
 
 func (s loopSink) Event(ev *Event) {
 	m := s.m
-	if ev.Kind < NumKinds {
-		m.ctr.events[ev.Kind].Add(1)
+	if ev.Kind >= NumKinds {
+		m.ctr.malformed.Add(1) // a source that broke its contract
+		return
 	}
+	m.ctr.events[ev.Kind].Add(1)
 	switch ev.Kind {
 	case KindExec:
 		m.ctr.exec.Add(1)
@@ -621,9 +642,8 @@ func (s loopSink) exec(ev *Event) {
 		}
 	}
 	m.table.put(p)
-	if len(subscribers(&m.execSubs)) == 0 {
-		return
-	}
+	// Queued even with no exec subscriber: the worker reads the late fields
+	// that the exit or other events of this process will carry.
 	m.enqueue(&ProcessEvent{
 		Kind:      KindExec,
 		Time:      m.clock.fromMonotonic(ev.Timestamp),
@@ -645,7 +665,7 @@ func (s loopSink) exit(ev *Event) {
 			return
 		}
 		if p == nil || !m.sameProcess(p, epoch) {
-			p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<NumFields - 1}
+			p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<NumFields - 1, lateRead: true}
 		}
 		parent := p.PPID
 		if parent == 0 {
@@ -693,7 +713,7 @@ func (s loopSink) other(ev *Event, p *Process) {
 		return
 	}
 	if p == nil {
-		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<NumFields - 1}
+		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<NumFields - 1, lateRead: true}
 	}
 	m.enqueue(&ProcessEvent{
 		Kind:      ev.Kind,
