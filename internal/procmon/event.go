@@ -175,6 +175,10 @@ type Process struct {
 
 	lossEpoch uint64 // the table's loss epoch when the entry was made
 	lateRead  bool   // the worker has tried the late fields
+	// The real and effective user and group ids after the latest uid or gid
+	// event, kept by the worker; valid when set.
+	curUIDs, curGIDs       [2]uint32
+	curUIDsSet, curGIDsSet bool
 }
 
 // Has reports whether field f was read.
@@ -213,6 +217,11 @@ type ProcessEvent struct {
 	// Kernel is the kernel's event (live events only): for comm, uid, gid,
 	// sid and ptrace events, what changed.
 	Kernel Event
+	// PrevIDs are, for a uid or gid event, the real and effective ids before
+	// the change, when PrevKnown: from the process's previous change, else
+	// from its exec.
+	PrevIDs   [2]uint32
+	PrevKnown bool
 }
 
 // decodeExitStatus splits a raw wait status into code, signal and core flag.

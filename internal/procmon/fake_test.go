@@ -322,7 +322,8 @@ func (r *recorder) record(ev *ProcessEvent) {
 	c := *ev
 	p := *ev.Process
 	p.Args = slices.Clone(ev.Process.Args)
-	p.lateRead = false // bookkeeping of the worker's, not what a subscriber sees
+	// Bookkeeping of the worker's, not what a subscriber sees.
+	p.lateRead, p.curUIDs, p.curGIDs, p.curUIDsSet, p.curGIDsSet = false, [2]uint32{}, [2]uint32{}, false, false
 	c.Process = &p
 	r.mu.Lock()
 	r.evs = append(r.evs, c)

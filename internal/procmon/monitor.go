@@ -302,6 +302,7 @@ func (m *Monitor) work(q chan *ProcessEvent) {
 	defer m.busy.Done()
 	for ev := range q {
 		m.readLate(ev.Process)
+		trackIDs(ev)
 		list := &m.otherSubs
 		switch ev.Kind {
 		case KindExec:
@@ -313,6 +314,26 @@ func (m *Monitor) work(q chan *ProcessEvent) {
 			s.fn(ev)
 			m.ctr.callbacksExecuted.Add(1)
 		}
+	}
+}
+
+// trackIDs fills a uid or gid event's previous ids and records its new ones.
+// Only the process's worker calls it, so the entry's current ids need no lock.
+func trackIDs(ev *ProcessEvent) {
+	p, k := ev.Process, &ev.Kernel
+	switch ev.Kind {
+	case KindUID:
+		ev.PrevIDs, ev.PrevKnown = p.curUIDs, p.curUIDsSet
+		if !ev.PrevKnown && p.IDsKnown {
+			ev.PrevIDs, ev.PrevKnown = [2]uint32{p.UIDs[0], p.UIDs[1]}, true
+		}
+		p.curUIDs, p.curUIDsSet = [2]uint32{k.RealID, k.EffectiveID}, true
+	case KindGID:
+		ev.PrevIDs, ev.PrevKnown = p.curGIDs, p.curGIDsSet
+		if !ev.PrevKnown && p.IDsKnown {
+			ev.PrevIDs, ev.PrevKnown = [2]uint32{p.GIDs[0], p.GIDs[1]}, true
+		}
+		p.curGIDs, p.curGIDsSet = [2]uint32{k.RealID, k.EffectiveID}, true
 	}
 }
 

@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
+
+	"github.com/procmon-otel/procmon/internal/filter"
+	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/redact"
 )
 
 // Source names.
@@ -15,11 +19,19 @@ const (
 	sourceEBPF    = "ebpf"
 )
 
-// Event names accepted in the events list.
+// Event names accepted in the events list: exec, exit, the kernel's other
+// process events, and all.
 const (
 	eventExec = "exec"
 	eventExit = "exit"
+	eventAll  = "all"
 )
+
+// otherEvents are the opt-in kernel events, by configuration name.
+var otherEvents = map[string]procmon.Kind{
+	"fork": procmon.KindFork, "comm": procmon.KindComm, "uid": procmon.KindUID, "gid": procmon.KindGID,
+	"sid": procmon.KindSID, "ptrace": procmon.KindPtrace, "coredump": procmon.KindCoredump,
+}
 
 // Reader priorities.
 const (
@@ -69,10 +81,33 @@ type Config struct {
 	// -20) or "normal". Without CAP_SYS_NICE it falls back, and says so once.
 	// Default "realtime".
 	ReaderPriority string `mapstructure:"reader_priority"`
+	// CommandLine is what records say of command lines: "redacted" (values
+	// that look like secrets replaced by ***), "full" or "none". Default
+	// "redacted".
+	CommandLine string `mapstructure:"command_line"`
+	// RedactPatterns are extra regular expressions whose matches in
+	// arguments are replaced by *** (only a group named "secret", if the
+	// pattern has one). Default none.
+	RedactPatterns []string `mapstructure:"redact_patterns"`
+	// MaxCommandLineLength bounds process.command_line in bytes, and the
+	// arguments of process.command_args together; longer ones are cut and
+	// marked procmon.truncated. Default 4096.
+	MaxCommandLineLength int `mapstructure:"max_command_line_length"`
+	// MaxTrackedProcesses bounds the table of live processes that lets exit
+	// records say what exited; beyond it the oldest are evicted and counted.
+	// Default 65536.
+	MaxTrackedProcesses int `mapstructure:"max_tracked_processes"`
+	// Filter selects the processes reported, by executable, user and
+	// container. Default: every process.
+	Filter filterConfig `mapstructure:"filter"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
+
+// filterConfig is filter.Config without its Validate method, which Config's
+// Validate calls itself so that its messages are not prefixed twice.
+type filterConfig filter.Config
 
 var _ confmap.Validator = (*Config)(nil)
 
@@ -88,6 +123,10 @@ func createDefaultConfig() *Config {
 		MaxBatchSize:          512,
 		FlushInterval:         200 * time.Millisecond,
 		ReaderPriority:        priorityRealtime,
+		CommandLine:           string(redact.ModeRedacted),
+		MaxCommandLineLength:  4096,
+		MaxTrackedProcesses:   65536,
+		Filter:                filterConfig{Containers: filter.AnyContainer},
 	}
 }
 
@@ -128,20 +167,47 @@ func (cfg *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("reader_priority: unknown priority %q; use realtime, high or normal", cfg.ReaderPriority))
 	}
 	if len(cfg.Events) == 0 {
-		errs = append(errs, errors.New("events: must list at least one of exec, exit"))
+		errs = append(errs, errors.New("events: must list at least one of exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all"))
 	}
 	for i, ev := range cfg.Events {
+		_, other := otherEvents[ev]
 		switch {
-		case ev != eventExec && ev != eventExit:
-			errs = append(errs, fmt.Errorf("events: unknown event %q; use exec or exit", ev))
+		case ev != eventExec && ev != eventExit && ev != eventAll && !other:
+			errs = append(errs, fmt.Errorf("events: unknown event %q; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all", ev))
 		case slices.Index(cfg.Events, ev) != i:
 			errs = append(errs, fmt.Errorf("events: %q is listed twice", ev))
 		}
+	}
+	if _, err := redact.ParseMode(cfg.CommandLine); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := redact.New(cfg.RedactPatterns); err != nil {
+		errs = append(errs, err)
+	}
+	if cfg.MaxCommandLineLength < 16 {
+		errs = append(errs, fmt.Errorf("max_command_line_length: must be at least 16, got %d", cfg.MaxCommandLineLength))
+	}
+	if cfg.MaxTrackedProcesses < 1024 || cfg.MaxTrackedProcesses > 1<<22 {
+		errs = append(errs, fmt.Errorf("max_tracked_processes: %d is out of range; use 1024 to %d", cfg.MaxTrackedProcesses, 1<<22))
+	}
+	if err := (*filter.Config)(&cfg.Filter).Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
 // wants reports whether the event name is enabled.
 func (cfg *Config) wants(event string) bool {
-	return slices.Contains(cfg.Events, event)
+	return slices.Contains(cfg.Events, event) || slices.Contains(cfg.Events, eventAll)
+}
+
+// otherKinds returns the opt-in kernel events enabled.
+func (cfg *Config) otherKinds() map[procmon.Kind]bool {
+	kinds := map[procmon.Kind]bool{}
+	for name, k := range otherEvents {
+		if cfg.wants(name) {
+			kinds[k] = true
+		}
+	}
+	return kinds
 }

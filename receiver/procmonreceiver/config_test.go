@@ -13,6 +13,9 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/procmon-otel/procmon/internal/filter"
+	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
 // loadEntry unmarshals the entry id of a config file into a default Config.
@@ -25,9 +28,37 @@ func loadEntry(t *testing.T, cm *confmap.Conf, id component.ID) (*Config, error)
 	return cfg.(*Config), err
 }
 
+// documentedDefaults is the default Config spelled out rather than taken
+// from createDefaultConfig(), so that the documented defaults are checked too.
+func documentedDefaults() *Config {
+	return &Config{
+		Source:                "netlink",
+		ProcRoot:              "/proc",
+		ScanExistingProcesses: true,
+		Workers:               0,
+		QueueSize:             4096,
+		ReceiveBufferBytes:    8 << 20,
+		CollectionInterval:    10 * time.Second,
+		Events:                []string{"exec", "exit"},
+		MaxBatchSize:          512,
+		FlushInterval:         200 * time.Millisecond,
+		ReaderPriority:        "realtime",
+		CommandLine:           "redacted",
+		RedactPatterns:        nil,
+		MaxCommandLineLength:  4096,
+		MaxTrackedProcesses:   65536,
+		Filter:                filterConfig{Containers: "any"},
+	}
+}
+
 func TestLoadConfig(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
+
+	ebpf := documentedDefaults()
+	ebpf.Source = "ebpf"
+	everyEvent := documentedDefaults()
+	everyEvent.Events = []string{"all"}
 
 	tests := []struct {
 		id       component.ID
@@ -36,22 +67,8 @@ func TestLoadConfig(t *testing.T) {
 		wantErrs []string
 	}{
 		{
-			id: component.NewID(componentType),
-			// Spelled out rather than createDefaultConfig() so that the
-			// documented defaults are checked too.
-			expected: &Config{
-				Source:                "netlink",
-				ProcRoot:              "/proc",
-				ScanExistingProcesses: true,
-				Workers:               0,
-				QueueSize:             4096,
-				ReceiveBufferBytes:    8 << 20,
-				CollectionInterval:    10 * time.Second,
-				Events:                []string{"exec", "exit"},
-				MaxBatchSize:          512,
-				FlushInterval:         200 * time.Millisecond,
-				ReaderPriority:        "realtime",
-			},
+			id:       component.NewID(componentType),
+			expected: documentedDefaults(),
 		},
 		{
 			id: component.NewIDWithName(componentType, "all_settings"),
@@ -63,36 +80,56 @@ func TestLoadConfig(t *testing.T) {
 				QueueSize:             1024,
 				ReceiveBufferBytes:    16777216,
 				CollectionInterval:    30 * time.Second,
-				Events:                []string{"exit"},
+				Events:                []string{"exec", "exit", "fork", "uid"},
 				MaxBatchSize:          100,
 				FlushInterval:         time.Second,
 				ReaderPriority:        "high",
+				CommandLine:           "full",
+				RedactPatterns:        []string{`(?i)x-secret=(?P<secret>\S+)`},
+				MaxCommandLineLength:  1024,
+				MaxTrackedProcesses:   2048,
+				Filter: filterConfig{
+					Include:    &filter.MatchConfig{MatchType: "glob", Names: []string{"curl", "wget*"}},
+					Exclude:    &filter.MatchConfig{UIDs: []uint32{0, 65534}},
+					Containers: "host",
+				},
 			},
 		},
 		{
-			id: component.NewIDWithName(componentType, "ebpf"),
-			expected: &Config{
-				Source:                "ebpf",
-				ProcRoot:              "/proc",
-				ScanExistingProcesses: true,
-				QueueSize:             4096,
-				ReceiveBufferBytes:    8 << 20,
-				CollectionInterval:    10 * time.Second,
-				Events:                []string{"exec", "exit"},
-				MaxBatchSize:          512,
-				FlushInterval:         200 * time.Millisecond,
-				ReaderPriority:        "realtime",
-			},
+			id:       component.NewIDWithName(componentType, "ebpf"),
+			expected: ebpf,
 			wantErrs: []string{`source: "ebpf" is reserved for the eBPF event stream, which is not available yet; use "netlink"`},
 		},
 		{
+			id:       component.NewIDWithName(componentType, "every_event"),
+			expected: everyEvent,
+		},
+		{
 			id: component.NewIDWithName(componentType, "bad_values"),
+			expected: func() *Config {
+				c := documentedDefaults()
+				c.Workers = -1
+				c.QueueSize = 0
+				c.Events = []string{"exec", "forks", "exec"}
+				c.CollectionInterval = 0
+				c.CommandLine = "masked"
+				c.RedactPatterns = []string{"(?P<secret>"}
+				c.MaxCommandLineLength = 15
+				c.MaxTrackedProcesses = 1023
+				c.Filter.Include = &filter.MatchConfig{MatchType: "fuzzy", Names: []string{"curl"}}
+				return c
+			}(),
 			wantErrs: []string{
 				"workers: -1 is out of range; use 0 (one per CPU) to 1024",
 				"queue_size: must be positive, got 0",
 				"collection_interval: must be positive, got 0s",
-				`events: unknown event "fork"; use exec or exit`,
+				`events: unknown event "forks"; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all`,
 				`events: "exec" is listed twice`,
+				`command_line: unknown mode "masked"; use full, redacted or none`,
+				"redact_patterns[0]: error parsing regexp: missing closing ): `(?P<secret>`",
+				"max_command_line_length: must be at least 16, got 15",
+				"max_tracked_processes: 1023 is out of range; use 1024 to 4194304",
+				`filter::include::match_type: unknown match type "fuzzy"; use strict, regexp or glob`,
 			},
 		},
 	}
@@ -100,9 +137,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Run(tt.id.String(), func(t *testing.T) {
 			cfg, err := loadEntry(t, cm, tt.id)
 			require.NoError(t, err)
-			if tt.expected != nil {
-				require.Equal(t, tt.expected, cfg)
-			}
+			require.Equal(t, tt.expected, cfg)
 			err = confmap.Validate(cfg)
 			if len(tt.wantErrs) == 0 {
 				require.NoError(t, err)
@@ -120,35 +155,87 @@ func TestAllSettingsSetsEveryKey(t *testing.T) {
 	sub, err := cm.Sub(component.NewIDWithName(componentType, "all_settings").String())
 	require.NoError(t, err)
 
-	// A new option missing from all_settings would go unchecked by TestLoadConfig.
+	// A new option missing from all_settings would go unchecked by
+	// TestLoadConfig; nested keys count by their top-level key.
+	want := mapstructureKeys(reflect.TypeFor[Config]())
+	got := map[string]bool{}
+	for _, k := range sub.AllKeys() {
+		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
+		got[top] = true
+	}
+	require.ElementsMatch(t, want, keysOf(got))
+
+	// The filter's own keys are all set too.
+	fsub, err := sub.Sub("filter")
+	require.NoError(t, err)
+	require.ElementsMatch(t, mapstructureKeys(reflect.TypeFor[filter.Config]()), keysOf(topKeys(fsub.AllKeys())))
+	isub, err := fsub.Sub("include")
+	require.NoError(t, err)
+	require.Subset(t, mapstructureKeys(reflect.TypeFor[filter.MatchConfig]()), isub.AllKeys())
+}
+
+// mapstructureKeys lists the mapstructure tags of typ's fields.
+func mapstructureKeys(typ reflect.Type) []string {
 	var keys []string
-	typ := reflect.TypeFor[Config]()
 	for i := range typ.NumField() {
 		if tag := typ.Field(i).Tag.Get("mapstructure"); tag != "" {
 			keys = append(keys, tag)
 		}
 	}
-	require.ElementsMatch(t, keys, sub.AllKeys())
+	return keys
+}
+
+// topKeys maps each flattened key to its first part.
+func topKeys(keys []string) map[string]bool {
+	out := map[string]bool{}
+	for _, k := range keys {
+		top, _, _ := strings.Cut(k, confmap.KeyDelimiter)
+		out[top] = true
+	}
+	return out
+}
+
+func keysOf(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }
 
 func TestLoadConfigUnknownKey(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(file, []byte("procmon:\n  bogus: 1\n"), 0o600))
-	cm, err := confmaptest.LoadConf(file)
-	require.NoError(t, err)
+	for name, yaml := range map[string]string{
+		"top level":     "procmon:\n  bogus: 1\n",
+		"inside filter": "procmon:\n  filter:\n    bogus: 1\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "config.yaml")
+			require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
+			cm, err := confmaptest.LoadConf(file)
+			require.NoError(t, err)
 
-	_, err = loadEntry(t, cm, component.NewID(componentType))
-	require.ErrorContains(t, err, "bogus")
+			_, err = loadEntry(t, cm, component.NewID(componentType))
+			require.ErrorContains(t, err, "bogus")
+		})
+	}
 }
 
 func TestLoadConfigWrongType(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "config.yaml")
-	require.NoError(t, os.WriteFile(file, []byte("procmon:\n  workers: many\n"), 0o600))
-	cm, err := confmaptest.LoadConf(file)
-	require.NoError(t, err)
+	for key, yaml := range map[string]string{
+		"workers":                 "procmon:\n  workers: many\n",
+		"max_command_line_length": "procmon:\n  max_command_line_length: long\n",
+		"uids":                    "procmon:\n  filter:\n    exclude:\n      uids: [root]\n",
+	} {
+		t.Run(key, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "config.yaml")
+			require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
+			cm, err := confmaptest.LoadConf(file)
+			require.NoError(t, err)
 
-	_, err = loadEntry(t, cm, component.NewID(componentType))
-	require.ErrorContains(t, err, "workers")
+			_, err = loadEntry(t, cm, component.NewID(componentType))
+			require.ErrorContains(t, err, key)
+		})
+	}
 }
 
 // bigBuffer is 1<<31 computed at run time, so that the file compiles where
@@ -250,22 +337,93 @@ func TestConfigValidate(t *testing.T) {
 		{
 			name:    "empty events",
 			mutate:  func(c *Config) { c.Events = []string{} },
-			wantErr: "events: must list at least one of exec, exit",
+			wantErr: "events: must list at least one of exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all",
 		},
 		{
 			name:    "nil events",
 			mutate:  func(c *Config) { c.Events = nil },
-			wantErr: "events: must list at least one of exec, exit",
+			wantErr: "events: must list at least one of exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all",
 		},
 		{
-			name:    "unknown event",
-			mutate:  func(c *Config) { c.Events = []string{"exec", "fork"} },
-			wantErr: `events: unknown event "fork"; use exec or exit`,
+			name:    "unknown event forks",
+			mutate:  func(c *Config) { c.Events = []string{"exec", "forks"} },
+			wantErr: `events: unknown event "forks"; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all`,
+		},
+		{
+			name:    "event names are case sensitive",
+			mutate:  func(c *Config) { c.Events = []string{"Exec"} },
+			wantErr: `events: unknown event "Exec"; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all`,
 		},
 		{
 			name:    "duplicate event",
 			mutate:  func(c *Config) { c.Events = []string{"exec", "exit", "exec"} },
 			wantErr: `events: "exec" is listed twice`,
+		},
+		{
+			name:    "duplicate other event",
+			mutate:  func(c *Config) { c.Events = []string{"fork", "uid", "fork"} },
+			wantErr: `events: "fork" is listed twice`,
+		},
+		{
+			name:    "unknown command_line mode",
+			mutate:  func(c *Config) { c.CommandLine = "masked" },
+			wantErr: `command_line: unknown mode "masked"; use full, redacted or none`,
+		},
+		{
+			name:    "command_line modes are case sensitive",
+			mutate:  func(c *Config) { c.CommandLine = "Full" },
+			wantErr: `command_line: unknown mode "Full"; use full, redacted or none`,
+		},
+		{
+			name:    "bad redact pattern",
+			mutate:  func(c *Config) { c.RedactPatterns = []string{"("} },
+			wantErr: "redact_patterns[0]: error parsing regexp: missing closing ): `(`",
+		},
+		{
+			name:    "second redact pattern bad",
+			mutate:  func(c *Config) { c.RedactPatterns = []string{"token=\\S+", "[z-a]"} },
+			wantErr: "redact_patterns[1]: error parsing regexp: invalid character class range: `z-a`",
+		},
+		{
+			name:    "max_command_line_length 15",
+			mutate:  func(c *Config) { c.MaxCommandLineLength = 15 },
+			wantErr: "max_command_line_length: must be at least 16, got 15",
+		},
+		{
+			name:    "max_command_line_length 0",
+			mutate:  func(c *Config) { c.MaxCommandLineLength = 0 },
+			wantErr: "max_command_line_length: must be at least 16, got 0",
+		},
+		{
+			name:    "max_tracked_processes 1023",
+			mutate:  func(c *Config) { c.MaxTrackedProcesses = 1023 },
+			wantErr: "max_tracked_processes: 1023 is out of range; use 1024 to 4194304",
+		},
+		{
+			name:    "max_tracked_processes 1<<22+1",
+			mutate:  func(c *Config) { c.MaxTrackedProcesses = 1<<22 + 1 },
+			wantErr: "max_tracked_processes: 4194305 is out of range; use 1024 to 4194304",
+		},
+		{
+			name: "filter match_type",
+			mutate: func(c *Config) {
+				c.Filter.Include = &filter.MatchConfig{MatchType: "fuzzy", Names: []string{"curl"}}
+			},
+			wantErr: `filter::include::match_type: unknown match type "fuzzy"; use strict, regexp or glob`,
+		},
+		{
+			name: "filter containers",
+			mutate: func(c *Config) {
+				c.Filter.Containers = "pods"
+			},
+			wantErr: `filter::containers: unknown mode "pods"; use any, host or containers`,
+		},
+		{
+			name: "filter empty exclude",
+			mutate: func(c *Config) {
+				c.Filter.Exclude = &filter.MatchConfig{}
+			},
+			wantErr: "filter::exclude: lists no names, paths or uids",
 		},
 	}
 	for _, tt := range tests {
@@ -293,6 +451,28 @@ func TestConfigValidateBoundaries(t *testing.T) {
 		{"reader_priority high", func(c *Config) { c.ReaderPriority = "high" }},
 		{"reader_priority normal", func(c *Config) { c.ReaderPriority = "normal" }},
 		{"exit before exec", func(c *Config) { c.Events = []string{"exit", "exec"} }},
+		{"all", func(c *Config) { c.Events = []string{"all"} }},
+		{"all beside the others", func(c *Config) { c.Events = []string{"exec", "all", "fork"} }},
+		{"every other event", func(c *Config) {
+			c.Events = []string{"fork", "comm", "uid", "gid", "sid", "ptrace", "coredump"}
+		}},
+		{"command_line full", func(c *Config) { c.CommandLine = "full" }},
+		{"command_line none", func(c *Config) { c.CommandLine = "none" }},
+		{"command_line empty means redacted", func(c *Config) { c.CommandLine = "" }},
+		{"redact pattern with a secret group", func(c *Config) {
+			c.RedactPatterns = []string{`(?i)x-secret=(?P<secret>\S+)`}
+		}},
+		{"max_command_line_length 16", func(c *Config) { c.MaxCommandLineLength = 16 }},
+		{"max_tracked_processes 1024", func(c *Config) { c.MaxTrackedProcesses = 1024 }},
+		{"max_tracked_processes 1<<22", func(c *Config) { c.MaxTrackedProcesses = 1 << 22 }},
+		{"filter with every key", func(c *Config) {
+			c.Filter = filterConfig{
+				Include:    &filter.MatchConfig{MatchType: "regexp", Names: []string{"^curl$"}, Paths: []string{"^/usr/"}},
+				Exclude:    &filter.MatchConfig{UIDs: []uint32{0}},
+				Containers: "containers",
+			}
+		}},
+		{"filter containers empty means any", func(c *Config) { c.Filter.Containers = "" }},
 		{"smallest positive values", func(c *Config) {
 			c.QueueSize, c.MaxBatchSize = 1, 1
 			c.CollectionInterval, c.FlushInterval = time.Nanosecond, time.Nanosecond
@@ -303,6 +483,7 @@ func TestConfigValidateBoundaries(t *testing.T) {
 			cfg := createDefaultConfig()
 			tt.mutate(cfg)
 			require.NoError(t, cfg.Validate())
+			require.NoError(t, confmap.Validate(cfg))
 		})
 	}
 }
@@ -318,7 +499,12 @@ func TestConfigValidateReportsEveryError(t *testing.T) {
 	cfg.MaxBatchSize = 0
 	cfg.FlushInterval = -time.Millisecond
 	cfg.ReaderPriority = "idle"
-	cfg.Events = []string{"fork", "exit", "exit"}
+	cfg.Events = []string{"forks", "exit", "exit"}
+	cfg.CommandLine = "some"
+	cfg.RedactPatterns = []string{"ok", "("}
+	cfg.MaxCommandLineLength = 8
+	cfg.MaxTrackedProcesses = 1<<22 + 1
+	cfg.Filter.Containers = "pods"
 
 	err := cfg.Validate()
 	require.Error(t, err)
@@ -339,7 +525,102 @@ func TestConfigValidateReportsEveryError(t *testing.T) {
 		"max_batch_size: must be positive, got 0",
 		"flush_interval: must be positive, got -1ms",
 		`reader_priority: unknown priority "idle"; use realtime, high or normal`,
-		`events: unknown event "fork"; use exec or exit`,
+		`events: unknown event "forks"; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all`,
 		`events: "exit" is listed twice`,
+		`command_line: unknown mode "some"; use full, redacted or none`,
+		"redact_patterns[1]: error parsing regexp: missing closing ): `(`",
+		"max_command_line_length: must be at least 16, got 8",
+		"max_tracked_processes: 4194305 is out of range; use 1024 to 4194304",
+		`filter::containers: unknown mode "pods"; use any, host or containers`,
 	}, msgs)
+}
+
+// TestFilterErrorReportedOnceThroughConfmap validates as the collector does:
+// confmap.Validate walks every field, so a filter that validated itself
+// would be reported twice, once prefixed "filter: ".
+func TestFilterErrorReportedOnceThroughConfmap(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.Filter.Include = &filter.MatchConfig{MatchType: "fuzzy", Names: []string{"curl"}}
+	cfg.Filter.Exclude = &filter.MatchConfig{MatchType: "regexp", Names: []string{"("}}
+
+	err := confmap.Validate(cfg)
+	require.Error(t, err)
+	msg := err.Error()
+	const want = `filter::include::match_type: unknown match type "fuzzy"; use strict, regexp or glob`
+	require.Equal(t, 1, strings.Count(msg, want), msg)
+	require.Equal(t, 1, strings.Count(msg, "filter::exclude::names[0]: "), msg)
+	for _, line := range strings.Split(msg, "\n") {
+		require.False(t, strings.HasPrefix(line, "filter: "), "a line with a doubled prefix: %q", line)
+	}
+	require.Equal(t, []string{
+		want,
+		"filter::exclude::names[0]: error parsing regexp: missing closing ): `(`",
+	}, strings.Split(msg, "\n"))
+}
+
+func TestWants(t *testing.T) {
+	tests := []struct {
+		events []string
+		want   map[string]bool
+	}{
+		{[]string{"exec", "exit"}, map[string]bool{"exec": true, "exit": true, "fork": false, "uid": false}},
+		{[]string{"exit"}, map[string]bool{"exec": false, "exit": true}},
+		{[]string{"fork"}, map[string]bool{"exec": false, "exit": false, "fork": true, "comm": false}},
+		{[]string{"all"}, map[string]bool{
+			"exec": true, "exit": true, "fork": true, "comm": true, "uid": true,
+			"gid": true, "sid": true, "ptrace": true, "coredump": true,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.events, ","), func(t *testing.T) {
+			cfg := createDefaultConfig()
+			cfg.Events = tt.events
+			for name, want := range tt.want {
+				require.Equal(t, want, cfg.wants(name), name)
+			}
+		})
+	}
+}
+
+func TestOtherKinds(t *testing.T) {
+	tests := []struct {
+		name   string
+		events []string
+		want   map[procmon.Kind]bool
+	}{
+		{"default", []string{"exec", "exit"}, map[procmon.Kind]bool{}},
+		{"fork and uid", []string{"exec", "exit", "fork", "uid"}, map[procmon.Kind]bool{procmon.KindFork: true, procmon.KindUID: true}},
+		{"coredump only", []string{"coredump"}, map[procmon.Kind]bool{procmon.KindCoredump: true}},
+		{"all", []string{"all"}, map[procmon.Kind]bool{
+			procmon.KindFork: true, procmon.KindComm: true, procmon.KindUID: true, procmon.KindGID: true,
+			procmon.KindSID: true, procmon.KindPtrace: true, procmon.KindCoredump: true,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := createDefaultConfig()
+			cfg.Events = tt.events
+			got := cfg.otherKinds()
+			require.Equal(t, tt.want, got)
+			// exec and exit have their own subscriptions; none is other.
+			require.False(t, got[procmon.KindExec])
+			require.False(t, got[procmon.KindExit])
+			require.False(t, got[procmon.KindNone])
+		})
+	}
+}
+
+func TestOtherEventsNameTheirKinds(t *testing.T) {
+	// Every configuration name is the kind's own name, which the record's
+	// event name and the metrics' procmon.event.type use too.
+	for name, k := range otherEvents {
+		require.Equal(t, name, k.String())
+	}
+	var kinds []procmon.Kind
+	for _, k := range procmon.Kinds() {
+		if k != procmon.KindNone && k != procmon.KindExec && k != procmon.KindExit {
+			kinds = append(kinds, k)
+		}
+	}
+	require.Len(t, otherEvents, len(kinds), "every other kernel event can be configured")
 }

@@ -102,6 +102,7 @@ func TestCreateDefaultConfig(t *testing.T) {
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	require.NoError(t, confmap.Validate(cfg))
 	require.Equal(t, createDefaultConfig(), cfg)
+	require.Equal(t, documentedDefaults(), cfg, "the defaults documented in config.go")
 }
 
 func TestFactorySharesReceiverPerConfig(t *testing.T) {

@@ -2,55 +2,87 @@ package procmonreceiver
 
 import (
 	"fmt"
-	"path"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
 	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/redact"
 )
 
-// Event names of the records.
+// Attribute keys: the semantic conventions' where one exists, procmon.*
+// where none does.
 const (
-	eventNameExec = "process.exec"
-	eventNameExit = "process.exit"
+	attrPID              = "process.pid"
+	attrParentPID        = "process.parent_pid"
+	attrExecutableName   = "process.executable.name"
+	attrExecutablePath   = "process.executable.path"
+	attrCommand          = "process.command"
+	attrCommandLine      = "process.command_line"
+	attrCommandArgs      = "process.command_args"
+	attrArgsCount        = "process.args_count"
+	attrWorkingDirectory = "process.working_directory"
+	attrOwner            = "process.owner"
+	attrUserID           = "process.user.id"
+	attrRealUserID       = "process.real_user.id"
+	attrSavedUserID      = "process.saved_user.id"
+	attrGroupID          = "process.group.id"
+	attrRealGroupID      = "process.real_group.id"
+	attrSavedGroupID     = "process.saved_group.id"
+	attrGroupLeaderPID   = "process.group_leader.pid"
+	attrSessionLeaderPID = "process.session_leader.pid"
+	attrCreationTime     = "process.creation.time"
+	attrInteractive      = "process.interactive"
+	attrCgroup           = "process.linux.cgroup"
+	attrContainerID      = "container.id"
+	attrExitCode         = "process.exit.code"
+	attrExitTime         = "process.exit.time"
+	attrParentExecName   = "procmon.parent.executable.name"
+	attrExitSignal       = "procmon.exit.signal"
+	attrCoreDumped       = "procmon.exit.core_dumped"
+	attrLifetime         = "procmon.lifetime"
+	attrInitialScan      = "procmon.initial_scan"
+	attrRescan           = "procmon.rescan"
+	attrCPU              = "procmon.cpu"
+	attrTruncated        = "procmon.truncated"
+	attrRedacted         = "procmon.redacted"
+	attrNewComm          = "procmon.comm"
+	attrPrevUserID       = "procmon.previous.user.id"
+	attrPrevRealUserID   = "procmon.previous.real_user.id"
+	attrPrevGroupID      = "procmon.previous.group.id"
+	attrPrevRealGroupID  = "procmon.previous.real_group.id"
+	attrTracerPID        = "procmon.tracer.pid"
 )
 
-// Attribute keys: the semantic conventions' where one exists.
-const (
-	attrPID            = "process.pid"
-	attrParentPID      = "process.parent_pid"
-	attrExecutableName = "process.executable.name"
-	attrExecutablePath = "process.executable.path"
-	attrCommandLine    = "process.command_line"
-	attrExitCode       = "process.exit.code"
-	attrExitSignal     = "procmon.exit.signal"
-	attrCoreDumped     = "procmon.exit.core_dumped"
-	attrInitialScan    = "procmon.initial_scan"
-	attrRescan         = "procmon.rescan"
-	attrCPU            = "procmon.cpu"
-)
+// userNamer names a user id; empty when unknown.
+type userNamer interface {
+	Name(uid uint32) string
+}
+
+// recordBuilder turns monitor events into log records. It is safe for
+// concurrent use.
+type recordBuilder struct {
+	mode     redact.Mode
+	redactor *redact.Redactor
+	users    userNamer
+	maxLen   int
+}
 
 // appendRecord fills a new record of rs from ev.
-func appendRecord(rs plog.LogRecordSlice, ev *procmon.ProcessEvent) {
+func (b *recordBuilder) appendRecord(rs plog.LogRecordSlice, ev *procmon.ProcessEvent) {
 	lr := rs.AppendEmpty()
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
-	p := &ev.Process
+	lr.SetEventName("process." + ev.Kind.String())
+	lr.SetSeverityNumber(plog.SeverityNumberInfo)
+	lr.SetSeverityText("INFO")
+	p := ev.Process
 	attrs := lr.Attributes()
-	attrs.EnsureCapacity(9)
-	attrs.PutInt(attrPID, int64(p.PID))
-	if p.PPID > 0 {
-		attrs.PutInt(attrParentPID, int64(p.PPID))
-	}
-	if p.Exe != "" {
-		attrs.PutStr(attrExecutableName, path.Base(p.Exe))
-		attrs.PutStr(attrExecutablePath, p.Exe)
-	}
-	if len(p.Args) > 0 {
-		attrs.PutStr(attrCommandLine, strings.Join(p.Args, " "))
-	}
+	attrs.EnsureCapacity(32)
+	b.putIdentity(attrs, ev)
 	switch ev.Scan {
 	case procmon.InitialScan:
 		attrs.PutBool(attrInitialScan, true)
@@ -61,36 +93,190 @@ func appendRecord(rs plog.LogRecordSlice, ev *procmon.ProcessEvent) {
 	}
 
 	name := displayName(p)
-	if ev.Kind == procmon.KindExec {
-		lr.SetEventName(eventNameExec)
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
+	switch ev.Kind {
+	case procmon.KindExec:
+		b.putDetails(attrs, p)
 		lr.Body().SetStr(fmt.Sprintf("exec %s (pid %d)", name, p.PID))
+	case procmon.KindExit:
+		b.putDetails(attrs, p)
+		b.exit(lr, ev, name)
+	default:
+		b.other(lr, ev, name)
+	}
+}
+
+// putIdentity adds what every record says of its process.
+func (b *recordBuilder) putIdentity(attrs pcommon.Map, ev *procmon.ProcessEvent) {
+	p := ev.Process
+	attrs.PutInt(attrPID, int64(p.PID))
+	if ev.ParentPID > 0 {
+		attrs.PutInt(attrParentPID, int64(ev.ParentPID))
+	}
+	if name := p.Name(); name != "" {
+		attrs.PutStr(attrExecutableName, validUTF8(name))
+	}
+	if p.Exe != "" {
+		attrs.PutStr(attrExecutablePath, validUTF8(p.Exe))
+	}
+}
+
+// putDetails adds the exec-time enrichment that exec and exit records carry.
+func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
+	b.putCommandLine(attrs, p.Args)
+	if p.Cwd != "" {
+		attrs.PutStr(attrWorkingDirectory, validUTF8(p.Cwd))
+	}
+	if p.IDsKnown {
+		if owner := b.users.Name(p.UIDs[1]); owner != "" {
+			attrs.PutStr(attrOwner, owner)
+		}
+		attrs.PutInt(attrRealUserID, int64(p.UIDs[0]))
+		attrs.PutInt(attrUserID, int64(p.UIDs[1]))
+		attrs.PutInt(attrSavedUserID, int64(p.UIDs[2]))
+		attrs.PutInt(attrRealGroupID, int64(p.GIDs[0]))
+		attrs.PutInt(attrGroupID, int64(p.GIDs[1]))
+		attrs.PutInt(attrSavedGroupID, int64(p.GIDs[2]))
+	}
+	if p.Has(procmon.FieldStat) {
+		attrs.PutInt(attrGroupLeaderPID, int64(p.PGID))
+		attrs.PutInt(attrSessionLeaderPID, int64(p.SID))
+		attrs.PutBool(attrInteractive, p.Interactive)
+	}
+	if !p.StartTime.IsZero() {
+		attrs.PutStr(attrCreationTime, p.StartTime.UTC().Format(time.RFC3339Nano))
+	}
+	if p.ParentName != "" {
+		attrs.PutStr(attrParentExecName, validUTF8(p.ParentName))
+	}
+	if p.Cgroup != "" {
+		attrs.PutStr(attrCgroup, validUTF8(p.Cgroup))
+	}
+	if p.ContainerID != "" {
+		attrs.PutStr(attrContainerID, p.ContainerID)
+	}
+}
+
+// putCommandLine adds argv[0], the command line and its arguments, redacted
+// as configured and bounded in length.
+func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string) {
+	if len(args) == 0 {
 		return
 	}
-	lr.SetEventName(eventNameExit)
-	sev, text := plog.SeverityNumberInfo, "INFO"
+	attrs.PutInt(attrArgsCount, int64(len(args)))
+	if b.mode == redact.ModeNone {
+		return
+	}
+	if b.mode == redact.ModeRedacted {
+		var redacted bool
+		if args, redacted = b.redactor.Args(args); redacted {
+			attrs.PutBool(attrRedacted, true)
+		}
+	}
+	cmd, cut0 := bound(args[0], b.maxLen)
+	attrs.PutStr(attrCommand, cmd)
+	line, cut1 := bound(strings.Join(args, " "), b.maxLen)
+	attrs.PutStr(attrCommandLine, line)
+	list := attrs.PutEmptySlice(attrCommandArgs)
+	list.EnsureCapacity(len(args))
+	left, cut2 := b.maxLen, false
+	for _, a := range args {
+		if left <= 0 {
+			cut2 = true
+			break
+		}
+		s, cut := bound(a, left)
+		list.AppendEmpty().SetStr(s)
+		left -= len(s)
+		cut2 = cut2 || cut
+	}
+	if cut0 || cut1 || cut2 {
+		attrs.PutBool(attrTruncated, true)
+	}
+}
+
+// exit adds what only an exit record says and sets its severity.
+func (b *recordBuilder) exit(lr plog.LogRecord, ev *procmon.ProcessEvent, name string) {
+	attrs := lr.Attributes()
+	p := ev.Process
+	attrs.PutStr(attrExitTime, ev.Time.UTC().Format(time.RFC3339Nano))
+	if !p.StartTime.IsZero() && ev.Scan == procmon.Live {
+		attrs.PutDouble(attrLifetime, max(ev.Time.Sub(p.StartTime).Seconds(), 0))
+	}
 	var body string
 	switch {
 	case ev.Signal != 0:
 		sig := signalName(ev.Signal)
 		attrs.PutStr(attrExitSignal, sig)
-		sev, text = plog.SeverityNumberWarn, "WARN"
+		lr.SetSeverityNumber(plog.SeverityNumberWarn)
+		lr.SetSeverityText("WARN")
 		body = fmt.Sprintf("exit %s (pid %d) killed by %s", name, p.PID, sig)
 		if ev.CoreDumped {
 			attrs.PutBool(attrCoreDumped, true)
-			sev, text = plog.SeverityNumberError, "ERROR"
+			lr.SetSeverityNumber(plog.SeverityNumberError)
+			lr.SetSeverityText("ERROR")
 			body += " (core dumped)"
 		}
 	default:
 		attrs.PutInt(attrExitCode, int64(ev.ExitCode))
 		if ev.ExitCode != 0 {
-			sev, text = plog.SeverityNumberWarn, "WARN"
+			lr.SetSeverityNumber(plog.SeverityNumberWarn)
+			lr.SetSeverityText("WARN")
 		}
 		body = fmt.Sprintf("exit %s (pid %d) code %d", name, p.PID, ev.ExitCode)
 	}
-	lr.SetSeverityNumber(sev)
-	lr.SetSeverityText(text)
+	lr.Body().SetStr(body)
+}
+
+// other describes a fork, comm, uid, gid, sid, ptrace or coredump event.
+func (b *recordBuilder) other(lr plog.LogRecord, ev *procmon.ProcessEvent, name string) {
+	attrs := lr.Attributes()
+	p, k := ev.Process, &ev.Kernel
+	var body string
+	switch ev.Kind {
+	case procmon.KindFork:
+		body = fmt.Sprintf("fork %s (pid %d) from pid %d", name, p.PID, ev.ParentPID)
+	case procmon.KindComm:
+		comm := validUTF8(strings.TrimRight(string(k.Comm[:]), "\x00"))
+		attrs.PutStr(attrNewComm, comm)
+		body = fmt.Sprintf("comm %s (pid %d) renamed to %q", name, p.PID, comm)
+	case procmon.KindUID:
+		attrs.PutInt(attrRealUserID, int64(k.RealID))
+		attrs.PutInt(attrUserID, int64(k.EffectiveID))
+		if owner := b.users.Name(k.EffectiveID); owner != "" {
+			attrs.PutStr(attrOwner, owner)
+		}
+		if ev.PrevKnown {
+			attrs.PutInt(attrPrevRealUserID, int64(ev.PrevIDs[0]))
+			attrs.PutInt(attrPrevUserID, int64(ev.PrevIDs[1]))
+		}
+		body = fmt.Sprintf("uid %s (pid %d) now uid %d euid %d", name, p.PID, k.RealID, k.EffectiveID)
+		if k.EffectiveID == 0 && (!ev.PrevKnown || ev.PrevIDs[1] != 0) {
+			lr.SetSeverityNumber(plog.SeverityNumberWarn) // became root
+			lr.SetSeverityText("WARN")
+		}
+	case procmon.KindGID:
+		attrs.PutInt(attrRealGroupID, int64(k.RealID))
+		attrs.PutInt(attrGroupID, int64(k.EffectiveID))
+		if ev.PrevKnown {
+			attrs.PutInt(attrPrevRealGroupID, int64(ev.PrevIDs[0]))
+			attrs.PutInt(attrPrevGroupID, int64(ev.PrevIDs[1]))
+		}
+		body = fmt.Sprintf("gid %s (pid %d) now gid %d egid %d", name, p.PID, k.RealID, k.EffectiveID)
+	case procmon.KindSID:
+		attrs.PutInt(attrSessionLeaderPID, int64(k.TGID))
+		body = fmt.Sprintf("sid %s (pid %d) leads a new session", name, p.PID)
+	case procmon.KindPtrace:
+		attrs.PutInt(attrTracerPID, int64(k.TracerTGID))
+		if k.TracerTGID == 0 {
+			body = fmt.Sprintf("ptrace %s (pid %d) detached", name, p.PID)
+		} else {
+			body = fmt.Sprintf("ptrace %s (pid %d) attached by pid %d", name, p.PID, k.TracerTGID)
+		}
+	case procmon.KindCoredump:
+		lr.SetSeverityNumber(plog.SeverityNumberError)
+		lr.SetSeverityText("ERROR")
+		body = fmt.Sprintf("coredump %s (pid %d)", name, p.PID)
+	}
 	lr.Body().SetStr(body)
 }
 
@@ -98,11 +284,34 @@ func appendRecord(rs plog.LogRecordSlice, ev *procmon.ProcessEvent) {
 func displayName(p *procmon.Process) string {
 	switch {
 	case p.Exe != "":
-		return p.Exe
-	case len(p.Args) > 0:
-		return p.Args[0]
+		return validUTF8(p.Exe)
+	case p.Comm != "":
+		return validUTF8(p.Comm)
 	}
 	return "?"
+}
+
+// validUTF8 replaces what is not UTF-8 (a process may put any bytes in its
+// name or arguments) by U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// bound returns s as valid UTF-8 of at most n bytes, cut on a rune boundary,
+// and whether it was cut.
+func bound(s string, n int) (string, bool) {
+	s = validUTF8(s)
+	if len(s) <= n {
+		return s, false
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut], true
 }
 
 // linuxSignals names Linux's signals by number (the kernel's numbering, which

@@ -27,10 +27,16 @@ var counterMetrics = []counterMetric{
 	{"procmon.callbacks.executed", "{callback}", "Subscriber callbacks run for exec and exit events.", func(c *procmon.Counters) uint64 { return c.CallbacksExecuted }},
 	{"procmon.events.lost", "{event}", "Events the kernel sent that procmon never received (sequence gaps).", func(c *procmon.Counters) uint64 { return c.KernelLost }},
 	{"procmon.messages.malformed", "{message}", "Kernel messages that could not be decoded and were skipped.", func(c *procmon.Counters) uint64 { return c.Malformed }},
+	{"procmon.processes.evicted", "{process}", "Processes dropped from the full pid table before their exit.", func(c *procmon.Counters) uint64 { return c.Evictions }},
+	{"procmon.processes.pid_reused", "{process}", "Exits whose recorded process proved an earlier holder of the pid, so its metadata was not used.", func(c *procmon.Counters) uint64 { return c.PidReuse }},
 }
 
+// attrField is the attribute that splits enrichment misses by /proc field.
+const attrField = "procmon.field"
+
 // buildMetrics turns a counter snapshot into cumulative monotonic sums.
-func buildMetrics(c procmon.Counters, start, now pcommon.Timestamp, res pcommon.Resource, version string) pmetric.Metrics {
+// filtered counts, by kind, the events the receiver's filter dropped.
+func buildMetrics(c procmon.Counters, filtered [procmon.NumKinds]uint64, start, now pcommon.Timestamp, res pcommon.Resource, version string) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	res.CopyTo(rm.Resource())
@@ -38,7 +44,7 @@ func buildMetrics(c procmon.Counters, start, now pcommon.Timestamp, res pcommon.
 	sm.Scope().SetName(scopeName)
 	sm.Scope().SetVersion(version)
 	ms := sm.Metrics()
-	ms.EnsureCapacity(len(counterMetrics) + 2)
+	ms.EnsureCapacity(len(counterMetrics) + 5)
 
 	newSum := func(name, unit, desc string) pmetric.NumberDataPointSlice {
 		m := ms.AppendEmpty()
@@ -65,9 +71,26 @@ func buildMetrics(c procmon.Counters, start, now pcommon.Timestamp, res pcommon.
 		}
 		point(events, c.Events[k]).Attributes().PutStr(attrEventType, k.String())
 	}
-	dropped := newSum("procmon.events.dropped", "{event}", "Exec and exit events dropped because a worker queue was full.")
-	point(dropped, c.ExecDropped).Attributes().PutStr(attrEventType, procmon.KindExec.String())
-	point(dropped, c.ExitDropped).Attributes().PutStr(attrEventType, procmon.KindExit.String())
+	dropped := newSum("procmon.events.dropped", "{event}", "Events dropped because a worker queue was full, by type.")
+	kept := newSum("procmon.events.filtered", "{event}", "Events not reported because the filter excluded their process, by type.")
+	for _, k := range procmon.Kinds() {
+		if k == procmon.KindNone {
+			continue
+		}
+		point(dropped, c.Dropped[k]).Attributes().PutStr(attrEventType, k.String())
+		point(kept, filtered[k]).Attributes().PutStr(attrEventType, k.String())
+	}
+	misses := newSum("procmon.enrichment.misses", "{read}", "Reads of a process's /proc entry at exec that failed, by field; most often the process was already gone.")
+	for f := procmon.Field(0); f < procmon.NumFields; f++ {
+		point(misses, c.Misses[f]).Attributes().PutStr(attrField, f.String())
+	}
+	tracked := ms.AppendEmpty()
+	tracked.SetName("procmon.processes.tracked")
+	tracked.SetUnit("{process}")
+	tracked.SetDescription("Processes in the pid table now.")
+	dp := tracked.SetEmptyGauge().DataPoints().AppendEmpty()
+	dp.SetTimestamp(now)
+	dp.SetIntValue(int64(c.Tracked))
 	for _, cm := range counterMetrics {
 		point(newSum(cm.name, cm.unit, cm.desc), cm.value(&c))
 	}

@@ -12,12 +12,19 @@ import (
 	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
-// distinctCounters has a distinct, non-zero value in every field, so that a value
-// reported under the wrong metric shows.
+// distinctCounters has a distinct, non-zero value in every field, so that a
+// value reported under the wrong metric shows. ExecDropped and ExitDropped
+// repeat Dropped, as in every snapshot.
 func distinctCounters() procmon.Counters {
 	var c procmon.Counters
 	for k := range c.Events {
 		c.Events[k] = uint64(100 + k)
+	}
+	for k := range c.Dropped {
+		c.Dropped[k] = uint64(300 + k)
+	}
+	for f := range c.Misses {
+		c.Misses[f] = uint64(500 + f)
 	}
 	c.Exec = 201
 	c.Exit = 202
@@ -25,19 +32,38 @@ func distinctCounters() procmon.Counters {
 	c.ReinitFailures = 204
 	c.ScanFailures = 205
 	c.CallbacksExecuted = 206
-	c.ExecDropped = 207
-	c.ExitDropped = 208
+	c.ExecDropped = c.Dropped[procmon.KindExec]
+	c.ExitDropped = c.Dropped[procmon.KindExit]
 	c.KernelLost = 209
 	c.Malformed = 210
 	c.Overruns = 211
+	c.Tracked = 212
+	c.Evictions = 213
+	c.PidReuse = 214
 	return c
 }
 
-// counterValues lists every number in c, array elements included.
+// distinctFiltered has a distinct, non-zero value for every kind.
+func distinctFiltered() [procmon.NumKinds]uint64 {
+	var f [procmon.NumKinds]uint64
+	for k := range f {
+		f[k] = uint64(400 + k)
+	}
+	return f
+}
+
+// repeats are the Counters fields that repeat others by design.
+var repeats = map[string]bool{"ExecDropped": true, "ExitDropped": true}
+
+// counterValues lists every number in c, array elements included, except the
+// fields that repeat others.
 func counterValues(c procmon.Counters) []uint64 {
 	var vals []uint64
 	v := reflect.ValueOf(c)
 	for i := range v.NumField() {
+		if repeats[v.Type().Field(i).Name] {
+			continue
+		}
 		f := v.Field(i)
 		switch f.Kind() {
 		case reflect.Array:
@@ -51,18 +77,33 @@ func counterValues(c procmon.Counters) []uint64 {
 	return vals
 }
 
-// wantSum is one expected metric: its unit and its points by the value of
-// procmon.event.type ("" for a point without attributes).
-type wantSum struct {
+// wantMetric is one expected metric: its unit, whether it is a gauge, the
+// attribute that splits it ("" for none) and its points by that attribute's
+// value ("" for a point without attributes).
+type wantMetric struct {
 	unit   string
+	gauge  bool
+	attr   string
 	points map[string]int64
+}
+
+// byKind maps each kind but none to base+kind.
+func byKind(base int64) map[string]int64 {
+	m := map[string]int64{}
+	for _, k := range procmon.Kinds() {
+		if k != procmon.KindNone {
+			m[k.String()] = base + int64(k)
+		}
+	}
+	return m
 }
 
 func TestBuildMetrics(t *testing.T) {
 	c := distinctCounters()
+	filtered := distinctFiltered()
 	// A new Counters field left at zero here would go untested.
 	seen := map[uint64]bool{}
-	for _, v := range counterValues(c) {
+	for _, v := range append(counterValues(c), filtered[:]...) {
 		require.NotZero(t, v, "distinctCounters must set every field of procmon.Counters")
 		require.False(t, seen[v], "distinctCounters must use distinct values, %d is repeated", v)
 		seen[v] = true
@@ -74,23 +115,27 @@ func TestBuildMetrics(t *testing.T) {
 	res.Attributes().PutStr("host.name", "node-1")
 	res.Attributes().PutStr("os.type", "linux")
 
-	md := buildMetrics(c, start, now, res, "v1.2.3")
+	md := buildMetrics(c, filtered, start, now, res, "v1.2.3")
 
-	want := map[string]wantSum{
-		"procmon.events": {"{event}", map[string]int64{
-			"fork": 101, "exec": 102, "exit": 103, "uid": 104, "gid": 105,
-			"sid": 106, "ptrace": 107, "comm": 108, "coredump": 109,
+	want := map[string]wantMetric{
+		"procmon.events":          {"{event}", false, attrEventType, byKind(100)},
+		"procmon.events.dropped":  {"{event}", false, attrEventType, byKind(300)},
+		"procmon.events.filtered": {"{event}", false, attrEventType, byKind(400)},
+		"procmon.enrichment.misses": {"{read}", false, attrField, map[string]int64{
+			"exe": 500, "stat": 501, "status": 502, "cmdline": 503, "cwd": 504, "cgroup": 505,
 		}},
-		"procmon.events.dropped":         {"{event}", map[string]int64{"exec": 207, "exit": 208}},
-		"procmon.execs":                  {"{process}", map[string]int64{"": 201}},
-		"procmon.exits":                  {"{process}", map[string]int64{"": 202}},
-		"procmon.source.restarts":        {"{restart}", map[string]int64{"": 203}},
-		"procmon.source.reinit_failures": {"{failure}", map[string]int64{"": 204}},
-		"procmon.scan.failures":          {"{failure}", map[string]int64{"": 205}},
-		"procmon.callbacks.executed":     {"{callback}", map[string]int64{"": 206}},
-		"procmon.events.lost":            {"{event}", map[string]int64{"": 209}},
-		"procmon.messages.malformed":     {"{message}", map[string]int64{"": 210}},
-		"procmon.source.overruns":        {"{overrun}", map[string]int64{"": 211}},
+		"procmon.processes.tracked":      {"{process}", true, "", map[string]int64{"": 212}},
+		"procmon.execs":                  {"{process}", false, "", map[string]int64{"": 201}},
+		"procmon.exits":                  {"{process}", false, "", map[string]int64{"": 202}},
+		"procmon.source.restarts":        {"{restart}", false, "", map[string]int64{"": 203}},
+		"procmon.source.reinit_failures": {"{failure}", false, "", map[string]int64{"": 204}},
+		"procmon.scan.failures":          {"{failure}", false, "", map[string]int64{"": 205}},
+		"procmon.callbacks.executed":     {"{callback}", false, "", map[string]int64{"": 206}},
+		"procmon.events.lost":            {"{event}", false, "", map[string]int64{"": 209}},
+		"procmon.messages.malformed":     {"{message}", false, "", map[string]int64{"": 210}},
+		"procmon.source.overruns":        {"{overrun}", false, "", map[string]int64{"": 211}},
+		"procmon.processes.evicted":      {"{process}", false, "", map[string]int64{"": 213}},
+		"procmon.processes.pid_reused":   {"{process}", false, "", map[string]int64{"": 214}},
 	}
 
 	require.Equal(t, 1, md.ResourceMetrics().Len())
@@ -103,30 +148,41 @@ func TestBuildMetrics(t *testing.T) {
 
 	reported := map[uint64]bool{}
 	names := make([]string, 0, sm.Metrics().Len())
-	for i := range sm.Metrics().Len() {
-		m := sm.Metrics().At(i)
+	for _, m := range sm.Metrics().All() {
 		names = append(names, m.Name())
 		w, ok := want[m.Name()]
 		require.True(t, ok, "unexpected metric %s", m.Name())
 		require.Equal(t, w.unit, m.Unit(), m.Name())
 		require.NotEmpty(t, m.Description(), m.Name())
-		require.Equal(t, pmetric.MetricTypeSum, m.Type(), m.Name())
-		require.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality(), m.Name())
-		require.True(t, m.Sum().IsMonotonic(), m.Name())
+
+		var dps pmetric.NumberDataPointSlice
+		if w.gauge {
+			require.Equal(t, pmetric.MetricTypeGauge, m.Type(), m.Name())
+			dps = m.Gauge().DataPoints()
+		} else {
+			require.Equal(t, pmetric.MetricTypeSum, m.Type(), m.Name())
+			require.Equal(t, pmetric.AggregationTemporalityCumulative, m.Sum().AggregationTemporality(), m.Name())
+			require.True(t, m.Sum().IsMonotonic(), m.Name())
+			dps = m.Sum().DataPoints()
+		}
 
 		got := map[string]int64{}
-		dps := m.Sum().DataPoints()
-		for j := range dps.Len() {
-			dp := dps.At(j)
-			require.Equal(t, start, dp.StartTimestamp(), m.Name())
+		for _, dp := range dps.All() {
+			if w.gauge {
+				// A gauge is a reading at one time; it has no start.
+				require.Zero(t, dp.StartTimestamp(), m.Name())
+			} else {
+				require.Equal(t, start, dp.StartTimestamp(), m.Name())
+			}
 			require.Equal(t, now, dp.Timestamp(), m.Name())
 			require.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType(), m.Name())
 			key := ""
 			switch dp.Attributes().Len() {
 			case 0:
+				require.Empty(t, w.attr, "%s: a point without %s", m.Name(), w.attr)
 			case 1:
-				v, ok := dp.Attributes().Get("procmon.event.type")
-				require.True(t, ok, "%s: the only attribute must be procmon.event.type, got %v", m.Name(), dp.Attributes().AsRaw())
+				v, ok := dp.Attributes().Get(w.attr)
+				require.True(t, ok, "%s: the only attribute must be %s, got %v", m.Name(), w.attr, dp.Attributes().AsRaw())
 				key = v.Str()
 			default:
 				t.Fatalf("%s: too many attributes: %v", m.Name(), dp.Attributes().AsRaw())
@@ -143,11 +199,12 @@ func TestBuildMetrics(t *testing.T) {
 		wantNames = append(wantNames, name)
 	}
 	require.ElementsMatch(t, wantNames, names)
+	require.Len(t, names, len(want), "no metric twice")
 
-	// Every counter reaches a metric, except events of kind none, which the
+	// Every counter reaches a metric, except those of kind none, which the
 	// kernel never sends.
-	for _, v := range counterValues(c) {
-		if v == c.Events[procmon.KindNone] {
+	for _, v := range append(counterValues(c), filtered[:]...) {
+		if v == c.Events[procmon.KindNone] || v == c.Dropped[procmon.KindNone] || v == filtered[procmon.KindNone] {
 			continue
 		}
 		require.True(t, reported[v], "counter value %d is in no metric", v)
@@ -157,7 +214,7 @@ func TestBuildMetrics(t *testing.T) {
 func TestBuildMetricsCopiesResource(t *testing.T) {
 	res := pcommon.NewResource()
 	res.Attributes().PutStr("host.name", "node-1")
-	md := buildMetrics(distinctCounters(), 1, 2, res, "")
+	md := buildMetrics(distinctCounters(), distinctFiltered(), 1, 2, res, "")
 
 	// The receiver reuses its resource for every snapshot; a later change
 	// must not reach metrics already sent.
@@ -168,17 +225,27 @@ func TestBuildMetricsCopiesResource(t *testing.T) {
 }
 
 func TestBuildMetricsZeroCounters(t *testing.T) {
-	md := buildMetrics(procmon.Counters{}, 1, 2, pcommon.NewResource(), "")
+	md := buildMetrics(procmon.Counters{}, [procmon.NumKinds]uint64{}, 1, 2, pcommon.NewResource(), "")
 
 	// Cumulative sums are reported from the start, at zero, so that a rate
 	// can be computed from the first increase.
 	sm := md.ResourceMetrics().At(0).ScopeMetrics().At(0)
-	require.Equal(t, 11, sm.Metrics().Len())
-	require.Equal(t, 9+2+9, md.DataPointCount())
-	for i := range sm.Metrics().Len() {
-		dps := sm.Metrics().At(i).Sum().DataPoints()
-		for j := range dps.Len() {
-			require.Zero(t, dps.At(j).IntValue())
+	require.Equal(t, 16, sm.Metrics().Len())
+	kinds := int(procmon.NumKinds) - 1
+	require.Equal(t, 3*kinds+int(procmon.NumFields)+1+11, md.DataPointCount())
+	for _, m := range sm.Metrics().All() {
+		var dps pmetric.NumberDataPointSlice
+		switch m.Type() {
+		case pmetric.MetricTypeSum:
+			dps = m.Sum().DataPoints()
+		case pmetric.MetricTypeGauge:
+			dps = m.Gauge().DataPoints()
+		default:
+			t.Fatalf("%s: unexpected type %s", m.Name(), m.Type())
+		}
+		require.Positive(t, dps.Len(), m.Name())
+		for _, dp := range dps.All() {
+			require.Zero(t, dp.IntValue(), m.Name())
 		}
 	}
 }

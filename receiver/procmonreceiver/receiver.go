@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -16,7 +17,10 @@ import (
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
 
+	"github.com/procmon-otel/procmon/internal/filter"
+	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/redact"
 )
 
 // openerFunc makes the event source's opener for a Config.
@@ -37,12 +41,14 @@ type procmonReceiver struct {
 	started  bool
 	shutdown bool
 
-	mon     *procmon.Monitor
-	batch   *logBatcher
-	res     pcommon.Resource
-	startTS pcommon.Timestamp
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	mon      *procmon.Monitor
+	batch    *logBatcher
+	filter   *filter.Filter
+	filtered [procmon.NumKinds]atomic.Uint64
+	res      pcommon.Resource
+	startTS  pcommon.Timestamp
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 var (
@@ -98,16 +104,13 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 		ScanExisting: r.cfg.ScanExistingProcesses,
 		Workers:      r.cfg.Workers,
 		QueueSize:    r.cfg.QueueSize,
+		MaxTracked:   r.cfg.MaxTrackedProcesses,
 		Logger:       r.set.Logger,
 		ReaderSetup:  readerSetup(r.cfg, r.set.Logger),
 	})
 	if r.logs != nil {
-		r.batch = &logBatcher{max: r.cfg.MaxBatchSize, res: r.res, version: r.set.BuildInfo.Version, send: r.sendLogs}
-		if r.cfg.wants(eventExec) {
-			r.mon.SubscribeExec(r.batch.add)
-		}
-		if r.cfg.wants(eventExit) {
-			r.mon.SubscribeExit(r.batch.add)
+		if err := r.subscribe(); err != nil {
+			return err
 		}
 	}
 	err := r.mon.Initialize()
@@ -130,6 +133,59 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 	}
 	r.set.Logger.Info("procmon receiver started", zap.String("source", r.cfg.Source), zap.String("proc_root", r.cfg.ProcRoot))
 	return nil
+}
+
+// subscribe builds the record pipeline and subscribes it to the events
+// configured.
+func (r *procmonReceiver) subscribe() error {
+	mode, err := redact.ParseMode(r.cfg.CommandLine)
+	if err != nil {
+		return err
+	}
+	redactor, err := redact.New(r.cfg.RedactPatterns)
+	if err != nil {
+		return err
+	}
+	if r.filter, err = filter.New(filter.Config(r.cfg.Filter)); err != nil {
+		return err
+	}
+	users := procfs.NewUsers(procfs.PasswdPath(r.cfg.ProcRoot))
+	if err := users.Err(); err != nil {
+		r.set.Logger.Warn("procmon cannot read user names; records will carry user ids only", zap.Error(err))
+	}
+	r.batch = &logBatcher{
+		max: r.cfg.MaxBatchSize, res: r.res, version: r.set.BuildInfo.Version, send: r.sendLogs,
+		build: &recordBuilder{mode: mode, redactor: redactor, users: users, maxLen: r.cfg.MaxCommandLineLength},
+	}
+	if r.cfg.wants(eventExec) {
+		r.mon.SubscribeExec(r.keep)
+	}
+	if r.cfg.wants(eventExit) {
+		r.mon.SubscribeExit(r.keep)
+	}
+	if kinds := r.cfg.otherKinds(); len(kinds) > 0 {
+		r.mon.SubscribeOther(func(ev *procmon.ProcessEvent) {
+			if kinds[ev.Kind] {
+				r.keep(ev)
+			}
+		})
+	}
+	return nil
+}
+
+// keep batches ev unless the filter drops its process, which is counted. An
+// exit is judged on what was known at the exec, so it shares its exec's fate.
+func (r *procmonReceiver) keep(ev *procmon.ProcessEvent) {
+	if r.filter.Active() {
+		p := ev.Process
+		if !r.filter.Keep(filter.Process{
+			Name: p.Name(), Path: p.Exe, UID: p.UIDs[1], UIDKnown: p.IDsKnown, ContainerID: p.ContainerID,
+		}) {
+			r.filtered[ev.Kind].Add(1)
+			return
+		}
+	}
+	r.batch.add(ev)
 }
 
 // every runs fn every d on a goroutine until ctx ends.
@@ -167,7 +223,9 @@ func (r *procmonReceiver) Shutdown(context.Context) error {
 		return nil
 	}
 	r.mon.Stop()
-	r.cancel()
+	if r.cancel != nil { // nil when Start failed after making the monitor
+		r.cancel()
+	}
 	r.wg.Wait()
 	if r.batch != nil {
 		r.batch.flush()
@@ -191,7 +249,11 @@ func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 }
 
 func (r *procmonReceiver) emitMetrics() {
-	md := buildMetrics(r.mon.Counters(), r.startTS, pcommon.NewTimestampFromTime(time.Now()), r.res, r.set.BuildInfo.Version)
+	var filtered [procmon.NumKinds]uint64
+	for k := range filtered {
+		filtered[k] = r.filtered[k].Load()
+	}
+	md := buildMetrics(r.mon.Counters(), filtered, r.startTS, pcommon.NewTimestampFromTime(time.Now()), r.res, r.set.BuildInfo.Version)
 	n := md.DataPointCount()
 	ctx := r.obs.StartMetricsOp(context.Background())
 	err := r.metrics.ConsumeMetrics(ctx, md)
@@ -217,6 +279,7 @@ type logBatcher struct {
 	res     pcommon.Resource
 	version string
 	send    func(plog.Logs)
+	build   *recordBuilder
 
 	mu      sync.Mutex
 	ld      plog.Logs
@@ -238,7 +301,7 @@ func (b *logBatcher) add(ev *procmon.ProcessEvent) {
 		b.records = sl.LogRecords()
 		b.records.EnsureCapacity(b.max)
 	}
-	appendRecord(b.records, ev)
+	b.build.appendRecord(b.records, ev)
 	b.n++
 	var full plog.Logs
 	send := b.n >= b.max

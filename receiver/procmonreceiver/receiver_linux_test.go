@@ -4,7 +4,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,24 +20,10 @@ import (
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
 
-// findRecord returns the record of event name for pid, if the sink has it.
-func findRecord(sink *consumertest.LogsSink, name string, pid int) (plog.LogRecord, bool) {
-	for _, r := range records(sink) {
-		if r.EventName() != name {
-			continue
-		}
-		if v, ok := r.Attributes().Get(attrPID); ok && v.Int() == int64(pid) {
-			return r, true
-		}
-	}
-	return plog.LogRecord{}, false
-}
-
-// TestRealKernelEvents runs the receiver on the kernel's proc connector and
-// checks the records of a process that exits with a code and of one that is
-// killed.
-func TestRealKernelEvents(t *testing.T) {
-	testutil.RequireRoot(t)
+// startRealReceiver starts the receiver on the kernel's proc connector with
+// the default configuration, records sent to the returned sink.
+func startRealReceiver(t *testing.T) *consumertest.LogsSink {
+	t.Helper()
 	cfg := createDefaultConfig()
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
@@ -42,7 +31,35 @@ func TestRealKernelEvents(t *testing.T) {
 	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
-	defer func() { require.NoError(t, rcv.Shutdown(context.Background())) }()
+	t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
+	return sink
+}
+
+// waitForRecords waits until the sink has a record of each name for pid and
+// returns them by name.
+func waitForRecords(t *testing.T, sink *consumertest.LogsSink, pid int, names ...string) map[string]plog.LogRecord {
+	t.Helper()
+	got := map[string]plog.LogRecord{}
+	require.Eventually(t, func() bool {
+		recs := records(sink)
+		for _, name := range names {
+			r, ok := findRecord(recs, name, pid)
+			if !ok {
+				return false
+			}
+			got[name] = r
+		}
+		return true
+	}, 5*time.Second, 10*time.Millisecond, "records %v of pid %d", names, pid)
+	return got
+}
+
+// TestRealKernelEvents runs the receiver on the kernel's proc connector and
+// checks the records of a process that exits with a code and of one that is
+// killed.
+func TestRealKernelEvents(t *testing.T) {
+	testutil.RequireRoot(t)
+	sink := startRealReceiver(t)
 
 	coded := exec.Command("/bin/sh", "-c", "sleep 0.05; exit 7")
 	require.Error(t, coded.Run())
@@ -52,31 +69,107 @@ func TestRealKernelEvents(t *testing.T) {
 	require.NoError(t, killed.Process.Kill())
 	_ = killed.Wait()
 
-	var exit plog.LogRecord
-	require.Eventually(t, func() bool {
-		var ok1, ok2 bool
-		exit, ok1 = findRecord(sink, eventNameExit, coded.Process.Pid)
-		_, ok2 = findRecord(sink, eventNameExit, killed.Process.Pid)
-		return ok1 && ok2
-	}, 5*time.Second, 10*time.Millisecond)
-
+	recs := waitForRecords(t, sink, coded.Process.Pid, "process.exec", "process.exit")
+	exit := recs["process.exit"]
 	attrs := exit.Attributes().AsRaw()
 	require.Equal(t, int64(7), attrs[attrExitCode])
 	require.Equal(t, int64(os.Getpid()), attrs[attrParentPID])
 	require.Equal(t, plog.SeverityNumberWarn, exit.SeverityNumber())
 	require.WithinDuration(t, time.Now(), exit.Timestamp().AsTime(), 5*time.Second)
 
-	execRec, ok := findRecord(sink, eventNameExec, coded.Process.Pid)
-	require.True(t, ok)
-	shell, err := os.Readlink("/proc/self/exe")
+	execRec := recs["process.exec"]
+	self, err := os.Readlink("/proc/self/exe")
 	require.NoError(t, err)
-	require.NotEqual(t, shell, execRec.Attributes().AsRaw()[attrExecutablePath], "the exec names the new program, not the parent's")
+	require.NotEqual(t, self, execRec.Attributes().AsRaw()[attrExecutablePath], "the exec names the new program, not the parent's")
 	require.Equal(t, "/bin/sh -c sleep 0.05; exit 7", execRec.Attributes().AsRaw()[attrCommandLine])
 
-	kill, _ := findRecord(sink, eventNameExit, killed.Process.Pid)
+	kill := waitForRecords(t, sink, killed.Process.Pid, "process.exit")["process.exit"]
 	require.Equal(t, "SIGKILL", kill.Attributes().AsRaw()[attrExitSignal])
+	require.NotContains(t, kill.Attributes().AsRaw(), attrExitCode)
+	require.Contains(t, kill.Body().Str(), "killed by SIGKILL")
 	sleep, err := filepath.EvalSymlinks("/bin/sleep")
 	require.NoError(t, err)
 	require.Equal(t, sleep, kill.Attributes().AsRaw()[attrExecutablePath])
 	require.Equal(t, plog.SeverityNumberWarn, kill.SeverityNumber())
+}
+
+// TestRealProcessDetails runs /bin/sleep 0.3 as uid and gid 65534 in a
+// directory of its own and checks what its exec and exit records say.
+func TestRealProcessDetails(t *testing.T) {
+	testutil.RequireRoot(t)
+	const nobody = 65534
+	owner, err := user.LookupId(strconv.Itoa(nobody))
+	if err != nil {
+		t.Skipf("uid %d has no name here: %v", nobody, err)
+	}
+	dir := t.TempDir()
+	// The child changes directory after it became uid 65534, so every
+	// directory on the way must let it through.
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	require.NoError(t, os.Chmod(dir, 0o755))
+	wantDir, err := filepath.EvalSymlinks(dir)
+	require.NoError(t, err)
+	sleep, err := filepath.EvalSymlinks("/bin/sleep")
+	require.NoError(t, err)
+
+	sink := startRealReceiver(t)
+	cmd := exec.Command("/bin/sleep", "0.3")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: nobody, Gid: nobody},
+		// A session of its own: no controlling terminal, whatever runs the test.
+		Setsid: true,
+	}
+	started := time.Now()
+	require.NoError(t, cmd.Run())
+	ended := time.Now()
+	pid := cmd.Process.Pid
+
+	recs := waitForRecords(t, sink, pid, "process.exec", "process.exit")
+	execAttrs := recs["process.exec"].Attributes().AsRaw()
+	require.Equal(t, sleep, execAttrs[attrExecutablePath])
+	require.Equal(t, filepath.Base(sleep), execAttrs[attrExecutableName])
+	require.Equal(t, []any{"/bin/sleep", "0.3"}, execAttrs[attrCommandArgs])
+	require.Equal(t, "/bin/sleep 0.3", execAttrs[attrCommandLine])
+	require.Equal(t, "/bin/sleep", execAttrs[attrCommand])
+	require.Equal(t, int64(2), execAttrs[attrArgsCount])
+	require.Equal(t, wantDir, execAttrs[attrWorkingDirectory])
+	require.Equal(t, int64(nobody), execAttrs[attrUserID])
+	require.Equal(t, int64(nobody), execAttrs[attrRealUserID])
+	require.Equal(t, int64(nobody), execAttrs[attrSavedUserID])
+	require.Equal(t, int64(nobody), execAttrs[attrGroupID])
+	require.Equal(t, int64(nobody), execAttrs[attrRealGroupID])
+	require.Equal(t, owner.Username, execAttrs[attrOwner])
+	require.Equal(t, int64(os.Getpid()), execAttrs[attrParentPID])
+	// setsid made it the leader of its own session and group.
+	require.Equal(t, int64(pid), execAttrs[attrSessionLeaderPID])
+	require.Equal(t, int64(pid), execAttrs[attrGroupLeaderPID])
+	require.Greater(t, execAttrs[attrSessionLeaderPID], int64(0))
+	require.Greater(t, execAttrs[attrGroupLeaderPID], int64(0))
+	require.Equal(t, false, execAttrs[attrInteractive])
+	require.NotContains(t, execAttrs, attrRedacted)
+	require.NotContains(t, execAttrs, attrTruncated)
+	created, ok := execAttrs[attrCreationTime].(string)
+	require.True(t, ok, "process.creation.time is missing")
+	createdAt, err := time.Parse(time.RFC3339Nano, created)
+	require.NoError(t, err)
+	require.WithinDuration(t, started, createdAt, 2*time.Second)
+	require.Equal(t, time.UTC, createdAt.Location())
+
+	exit := recs["process.exit"]
+	exitAttrs := exit.Attributes().AsRaw()
+	require.Equal(t, sleep, exitAttrs[attrExecutablePath])
+	require.Equal(t, int64(0), exitAttrs[attrExitCode])
+	require.Equal(t, plog.SeverityNumberInfo, exit.SeverityNumber())
+	exitTime, ok := exitAttrs[attrExitTime].(string)
+	require.True(t, ok, "process.exit.time is missing")
+	exitedAt, err := time.Parse(time.RFC3339Nano, exitTime)
+	require.NoError(t, err)
+	require.WithinDuration(t, ended, exitedAt, 2*time.Second)
+	lifetime, ok := exitAttrs[attrLifetime].(float64)
+	require.True(t, ok, "procmon.lifetime is missing")
+	require.GreaterOrEqual(t, lifetime, 0.25)
+	require.LessOrEqual(t, lifetime, 5.0)
+	require.Equal(t, wantDir, exitAttrs[attrWorkingDirectory])
+	require.Equal(t, owner.Username, exitAttrs[attrOwner])
 }

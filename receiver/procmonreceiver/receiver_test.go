@@ -3,9 +3,12 @@ package procmonreceiver
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,10 +18,12 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
@@ -54,20 +59,89 @@ type harness struct {
 	obs  *observer.ObservedLogs
 }
 
-// fakeProc lays out /proc/<pid> for one process under a new proc root.
-func fakeProc(t *testing.T, pid int, exe string, args ...string) string {
+// fakeProcess is what fakeProc lays out under /proc/<pid>.
+type fakeProcess struct {
+	pid, ppid  int32
+	exe        string // the exe link's target; "" for none
+	comm       string // the stat's command name; default the exe's base name
+	args       []string
+	uids, gids [4]uint32
+	cwd        string // the cwd link's target; "" for none
+	cgroup     string // the cgroup file; "" for none
+	startTicks uint64
+}
+
+// passwd is the fake host's /etc/passwd.
+const passwd = "root:x:0:0:root:/root:/bin/sh\n" +
+	"alice:x:1001:1001:Alice:/home/alice:/bin/sh\n" +
+	"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+
+// hostCgroup and dockerCgroup are cgroup files of a host process and of a
+// process of the container containerID.
+const (
+	hostCgroup   = "0::/user.slice/user-1001.slice/session-1.scope\n"
+	dockerCgroup = "0::/system.slice/docker-" + containerID + ".scope\n"
+)
+
+// newFakeRoot makes a fake host: <dir>/proc, empty, and <dir>/etc/passwd.
+func newFakeRoot(t *testing.T) string {
 	t.Helper()
-	root := t.TempDir()
-	dir := filepath.Join(root, itoa(pid))
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte(passwd), 0o644))
+	root := filepath.Join(dir, "proc")
+	require.NoError(t, os.MkdirAll(root, 0o755))
+	return root
+}
+
+// addProc lays out /proc/<pid> for p under root.
+func addProc(t *testing.T, root string, p fakeProcess) {
+	t.Helper()
+	dir := filepath.Join(root, itoa(int(p.pid)))
 	require.NoError(t, os.MkdirAll(dir, 0o755))
-	require.NoError(t, os.Symlink(exe, filepath.Join(dir, "exe")))
+	if p.exe != "" {
+		require.NoError(t, os.Symlink(p.exe, filepath.Join(dir, "exe")))
+	}
+	if p.cwd != "" {
+		require.NoError(t, os.Symlink(p.cwd, filepath.Join(dir, "cwd")))
+	}
 	cmdline := ""
-	for _, a := range args {
+	for _, a := range p.args {
 		cmdline += a + "\x00"
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "cmdline"), []byte(cmdline), 0o644))
-	stat := itoa(pid) + " (x) S 77 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12345 0 0\n"
+	comm := p.comm
+	if comm == "" {
+		comm = filepath.Base(p.exe)
+	}
+	// ppid, pgrp, session and tty_nr are fields 4 to 7, starttime field 22.
+	stat := fmt.Sprintf("%d (%s) S %d %d %d 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 %d 1000 100\n",
+		p.pid, comm, p.ppid, p.pid, p.pid, p.startTicks)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "stat"), []byte(stat), 0o644))
+	ids := func(v [4]uint32) string { return fmt.Sprintf("%d\t%d\t%d\t%d", v[0], v[1], v[2], v[3]) }
+	status := fmt.Sprintf("Name:\t%s\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t%d\nPid:\t%d\nPPid:\t%d\n"+
+		"TracerPid:\t0\nUid:\t%s\nGid:\t%s\nFDSize:\t64\n", comm, p.pid, p.pid, p.ppid, ids(p.uids), ids(p.gids))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "status"), []byte(status), 0o644))
+	if p.cgroup != "" {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "cgroup"), []byte(p.cgroup), 0o644))
+	}
+}
+
+// aliceProcess is a host process of alice's running exe with args.
+func aliceProcess(pid int32, exe string, args ...string) fakeProcess {
+	return fakeProcess{
+		pid: pid, ppid: 77, exe: exe, args: args,
+		uids: [4]uint32{1001, 1001, 1001, 1001}, gids: [4]uint32{1001, 1001, 1001, 1001},
+		cwd: "/home/alice", cgroup: hostCgroup, startTicks: 12345,
+	}
+}
+
+// fakeProc lays out /proc/<pid> for one process of alice's under a new
+// fake host and returns its proc root.
+func fakeProc(t *testing.T, pid int, exe string, args ...string) string {
+	t.Helper()
+	root := newFakeRoot(t)
+	addProc(t, root, aliceProcess(int32(pid), exe, args...))
 	return root
 }
 
@@ -132,8 +206,35 @@ func records(sink *consumertest.LogsSink) []plog.LogRecord {
 	return out
 }
 
+// findRecord returns the record of event name for pid, if recs have it.
+func findRecord(recs []plog.LogRecord, name string, pid int) (plog.LogRecord, bool) {
+	for _, r := range recs {
+		if r.EventName() != name {
+			continue
+		}
+		if v, ok := r.Attributes().Get(attrPID); ok && v.Int() == int64(pid) {
+			return r, true
+		}
+	}
+	return plog.LogRecord{}, false
+}
+
+// eventNames lists the records' event names with their pids, sorted.
+func eventNames(recs []plog.LogRecord) []string {
+	out := make([]string, 0, len(recs))
+	for _, r := range recs {
+		pid, _ := r.Attributes().Get(attrPID)
+		out = append(out, fmt.Sprintf("%s %d", r.EventName(), pid.Int()))
+	}
+	sort.Strings(out)
+	return out
+}
+
 func TestExecAndExitBecomeRecords(t *testing.T) {
-	root := fakeProc(t, 4242, "/usr/bin/curl", "curl", "-s", "http://example.test/")
+	root := newFakeRoot(t)
+	curl := aliceProcess(4242, "/usr/bin/curl", "curl", "-s", "http://example.test/")
+	curl.cgroup = dockerCgroup
+	addProc(t, root, curl)
 	h := newHarness(t, root, nil, nil)
 	h.send(
 		procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242, CPU: 1, Timestamp: 1},
@@ -141,15 +242,38 @@ func TestExecAndExitBecomeRecords(t *testing.T) {
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 2 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
-	require.Equal(t, eventNameExec, recs[0].EventName())
+	require.Equal(t, "process.exec", recs[0].EventName())
+	exec := recs[0].Attributes().AsRaw()
+	// The creation time depends on the host's boot time; its shape is checked.
+	created, ok := exec[attrCreationTime].(string)
+	require.True(t, ok, "process.creation.time is missing: %v", exec)
+	_, err := time.Parse(time.RFC3339Nano, created)
+	require.NoError(t, err)
+	require.True(t, strings.HasSuffix(created, "Z"), created)
+	delete(exec, attrCreationTime)
 	require.Equal(t, map[string]any{
 		attrPID: int64(4242), attrParentPID: int64(77), attrExecutableName: "curl",
-		attrExecutablePath: "/usr/bin/curl", attrCommandLine: "curl -s http://example.test/", attrCPU: int64(1),
-	}, recs[0].Attributes().AsRaw())
-	require.Equal(t, eventNameExit, recs[1].EventName())
+		attrExecutablePath: "/usr/bin/curl", attrCommand: "curl", attrCommandLine: "curl -s http://example.test/",
+		attrCommandArgs: []any{"curl", "-s", "http://example.test/"}, attrArgsCount: int64(3),
+		attrWorkingDirectory: "/home/alice", attrOwner: "alice",
+		attrUserID: int64(1001), attrRealUserID: int64(1001), attrSavedUserID: int64(1001),
+		attrGroupID: int64(1001), attrRealGroupID: int64(1001), attrSavedGroupID: int64(1001),
+		attrGroupLeaderPID: int64(4242), attrSessionLeaderPID: int64(4242), attrInteractive: false,
+		attrCgroup: "/system.slice/docker-" + containerID + ".scope", attrContainerID: containerID,
+		attrCPU: int64(1),
+	}, exec)
+	require.Equal(t, "exec /usr/bin/curl (pid 4242)", recs[0].Body().Str())
+
+	require.Equal(t, "process.exit", recs[1].EventName())
 	exit := recs[1].Attributes().AsRaw()
 	require.Equal(t, "SIGKILL", exit[attrExitSignal])
-	require.Equal(t, "/usr/bin/curl", exit[attrExecutablePath], "the exit says what exited, from the pid table")
+	require.NotContains(t, exit, attrExitCode)
+	require.Contains(t, exit, attrExitTime)
+	require.Contains(t, exit, attrLifetime)
+	// The exit says what exited, from the pid table.
+	for _, k := range []string{attrExecutablePath, attrCommandLine, attrOwner, attrWorkingDirectory, attrContainerID, attrCreationTime} {
+		require.Equal(t, recs[0].Attributes().AsRaw()[k], exit[k], k)
+	}
 	require.Equal(t, plog.SeverityNumberWarn, recs[1].SeverityNumber())
 
 	rl := h.logs.AllLogs()[0].ResourceLogs().At(0)
@@ -166,8 +290,242 @@ func TestOnlyConfiguredEvents(t *testing.T) {
 		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
-	require.Equal(t, eventNameExit, records(h.logs)[0].EventName())
+	require.Equal(t, "process.exit", records(h.logs)[0].EventName())
 	require.Equal(t, "/bin/x", records(h.logs)[0].Attributes().AsRaw()[attrExecutablePath])
+}
+
+func TestDefaultEventsLeaveForksOut(t *testing.T) {
+	root := fakeProc(t, 10, "/bin/x")
+	h := newHarness(t, root, nil, nil)
+	h.send(
+		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
+		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procmon.Event{Kind: procmon.KindComm, PID: 11, TGID: 11},
+		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11},
+	)
+	// The exit of 11 comes after its fork and comm on the same worker.
+	require.Eventually(t, func() bool {
+		_, ok := findRecord(records(h.logs), "process.exit", 11)
+		return ok
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, h.rcv.Shutdown(context.Background()))
+	require.Equal(t, []string{"process.exec 10", "process.exit 11"}, eventNames(records(h.logs)))
+}
+
+func TestForkRecords(t *testing.T) {
+	root := fakeProc(t, 10, "/bin/x", "x", "--serve")
+	h := newHarness(t, root, func(c *Config) { c.Events = []string{"exec", "exit", "fork"} }, nil)
+	h.send(
+		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
+		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10, CPU: 2},
+		procmon.Event{Kind: procmon.KindFork, PID: 12, TGID: 10, ParentPID: 10, ParentTGID: 10}, // a thread
+		procmon.Event{Kind: procmon.KindUID, PID: 11, TGID: 11, RealID: 0, EffectiveID: 0},      // not configured
+		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10},
+	)
+	require.Eventually(t, func() bool { return len(records(h.logs)) == 4 }, 5*time.Second, 5*time.Millisecond)
+	recs := records(h.logs)
+	require.Equal(t, []string{"process.exec 10", "process.exit 10", "process.exit 11", "process.fork 11"}, eventNames(recs))
+
+	fork, ok := findRecord(recs, "process.fork", 11)
+	require.True(t, ok)
+	require.Equal(t, "fork /bin/x (pid 11) from pid 10", fork.Body().Str())
+	require.Equal(t, plog.SeverityNumberInfo, fork.SeverityNumber())
+	attrs := fork.Attributes().AsRaw()
+	require.Equal(t, int64(10), attrs[attrParentPID])
+	require.Equal(t, "/bin/x", attrs[attrExecutablePath], "a child runs its parent's program until it execs")
+	require.Equal(t, "x", attrs[attrExecutableName])
+	require.Equal(t, int64(2), attrs[attrCPU])
+
+	exit, ok := findRecord(recs, "process.exit", 11)
+	require.True(t, ok)
+	require.Equal(t, "/bin/x", exit.Attributes().AsRaw()[attrExecutablePath])
+	require.Equal(t, int64(10), exit.Attributes().AsRaw()[attrParentPID])
+}
+
+func TestAllEvents(t *testing.T) {
+	root := fakeProc(t, 10, "/bin/x")
+	h := newHarness(t, root, func(c *Config) { c.Events = []string{"all"} }, nil)
+	var comm [16]byte
+	copy(comm[:], "renamed")
+	h.send(
+		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
+		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procmon.Event{Kind: procmon.KindComm, PID: 11, TGID: 11, Comm: comm},
+		procmon.Event{Kind: procmon.KindUID, PID: 11, TGID: 11, RealID: 1001, EffectiveID: 0},
+		procmon.Event{Kind: procmon.KindGID, PID: 11, TGID: 11, RealID: 1001, EffectiveID: 0},
+		procmon.Event{Kind: procmon.KindSID, PID: 11, TGID: 11},
+		procmon.Event{Kind: procmon.KindPtrace, PID: 11, TGID: 11, TracerPID: 10, TracerTGID: 10},
+		procmon.Event{Kind: procmon.KindCoredump, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11, ExitStatus: 11 | 0x80},
+		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10},
+	)
+	require.Eventually(t, func() bool { return len(records(h.logs)) == 10 }, 5*time.Second, 5*time.Millisecond)
+	recs := records(h.logs)
+	require.Equal(t, []string{
+		"process.comm 11", "process.coredump 11", "process.exec 10", "process.exit 10", "process.exit 11",
+		"process.fork 11", "process.gid 11", "process.ptrace 11", "process.sid 11", "process.uid 11",
+	}, eventNames(recs))
+
+	c, _ := findRecord(recs, "process.comm", 11)
+	require.Equal(t, "renamed", c.Attributes().AsRaw()[attrNewComm])
+	u, _ := findRecord(recs, "process.uid", 11)
+	require.Equal(t, "root", u.Attributes().AsRaw()[attrOwner])
+	require.Equal(t, int64(1001), u.Attributes().AsRaw()[attrPrevUserID], "the previous ids are the parent's, inherited at the fork")
+	require.Equal(t, plog.SeverityNumberWarn, u.SeverityNumber(), "becoming root")
+	p, _ := findRecord(recs, "process.ptrace", 11)
+	require.Equal(t, int64(10), p.Attributes().AsRaw()[attrTracerPID])
+	d, _ := findRecord(recs, "process.coredump", 11)
+	require.Equal(t, plog.SeverityNumberError, d.SeverityNumber())
+	e, _ := findRecord(recs, "process.exit", 11)
+	require.Equal(t, plog.SeverityNumberError, e.SeverityNumber())
+	require.Equal(t, "SIGSEGV", e.Attributes().AsRaw()[attrExitSignal])
+}
+
+func TestFilterDropsExecAndExitAndCountsThem(t *testing.T) {
+	root := newFakeRoot(t)
+	addProc(t, root, aliceProcess(4242, "/usr/bin/curl", "curl", "http://example.test/"))
+	addProc(t, root, aliceProcess(10, "/bin/x", "x"))
+	h := newHarness(t, root, func(c *Config) {
+		c.Events = []string{"all"}
+		c.Filter.Include = &filter.MatchConfig{Names: []string{"curl"}}
+	}, nil)
+	h.send(
+		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
+		procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242},
+		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11},
+		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10, ExitStatus: 1 << 8},
+		procmon.Event{Kind: procmon.KindExit, PID: 4242, TGID: 4242},
+	)
+	require.Eventually(t, func() bool {
+		got := latestValues(h.mets)
+		return got["procmon.events.filtered/exec"] == 1 && got["procmon.events.filtered/exit"] == 2 &&
+			got["procmon.events.filtered/fork"] == 1
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, h.rcv.Shutdown(context.Background()))
+	require.Equal(t, []string{"process.exec 4242", "process.exit 4242"}, eventNames(records(h.logs)))
+	got := latestValues(h.mets)
+	for _, k := range []string{"uid", "gid", "sid", "ptrace", "comm", "coredump"} {
+		require.Zero(t, got["procmon.events.filtered/"+k], k)
+	}
+}
+
+func TestFilterByContainerAndUser(t *testing.T) {
+	root := newFakeRoot(t)
+	addProc(t, root, aliceProcess(20, "/usr/bin/curl", "curl"))
+	inContainer := aliceProcess(21, "/usr/bin/curl", "curl")
+	inContainer.cgroup = dockerCgroup
+	addProc(t, root, inContainer)
+	asRoot := aliceProcess(22, "/usr/bin/curl", "curl")
+	asRoot.uids = [4]uint32{}
+	addProc(t, root, asRoot)
+	h := newHarness(t, root, func(c *Config) {
+		c.Filter.Exclude = &filter.MatchConfig{UIDs: []uint32{0}}
+		c.Filter.Containers = filter.HostOnly
+	}, nil)
+	for pid := int32(20); pid <= 22; pid++ {
+		h.send(procmon.Event{Kind: procmon.KindExec, PID: pid, TGID: pid},
+			procmon.Event{Kind: procmon.KindExit, PID: pid, TGID: pid})
+	}
+	require.Eventually(t, func() bool {
+		got := latestValues(h.mets)
+		return got["procmon.events.filtered/exec"] == 2 && got["procmon.events.filtered/exit"] == 2
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, h.rcv.Shutdown(context.Background()))
+	require.Equal(t, []string{"process.exec 20", "process.exit 20"}, eventNames(records(h.logs)))
+}
+
+// requireNoSecret fails if secret is in anything the sink got, serialised
+// whole, or in the receiver's own logs.
+func requireNoSecret(t *testing.T, h *harness, secret string) {
+	t.Helper()
+	all := h.logs.AllLogs()
+	require.NotEmpty(t, all)
+	for _, ld := range all {
+		requireNowhere(t, ld, secret)
+	}
+	for _, e := range h.obs.All() {
+		require.NotContains(t, e.Message, secret)
+		for k, v := range e.ContextMap() {
+			require.NotContains(t, fmt.Sprint(v), secret, k)
+		}
+	}
+}
+
+func TestDefaultConfigNeverExportsHunter2(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"default", func(c *Config) { c.ScanExistingProcesses = true }},
+		{"every event", func(c *Config) {
+			c.ScanExistingProcesses = true
+			c.Events = []string{"all"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := newFakeRoot(t)
+			addProc(t, root, aliceProcess(4242, "/usr/bin/mysql", "mysql", "--password=hunter2", "-h", "db"))
+			h := newHarness(t, root, tt.edit, nil)
+			var comm [16]byte
+			copy(comm[:], "mysql")
+			h.send(
+				procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242},
+				procmon.Event{Kind: procmon.KindFork, PID: 4243, TGID: 4243, ParentPID: 4242, ParentTGID: 4242},
+				procmon.Event{Kind: procmon.KindComm, PID: 4243, TGID: 4243, Comm: comm},
+				procmon.Event{Kind: procmon.KindExit, PID: 4243, TGID: 4243, ExitStatus: 6},
+				procmon.Event{Kind: procmon.KindExit, PID: 4242, TGID: 4242, ExitStatus: 1 << 8},
+			)
+			// The initial scan's exec, the live exec, and both exits at least.
+			require.Eventually(t, func() bool {
+				_, ok1 := findRecord(records(h.logs), "process.exit", 4242)
+				_, ok2 := findRecord(records(h.logs), "process.exit", 4243)
+				return ok1 && ok2
+			}, 5*time.Second, 5*time.Millisecond)
+			require.NoError(t, h.rcv.Shutdown(context.Background()))
+			recs := records(h.logs)
+			require.GreaterOrEqual(t, len(recs), 4)
+			requireNoSecret(t, h, "hunter2")
+
+			var scanned bool
+			for _, r := range recs {
+				attrs := r.Attributes().AsRaw()
+				if r.EventName() == "process.exec" || (r.EventName() == "process.exit" && attrs[attrPID] == int64(4242)) {
+					require.Equal(t, "mysql --password=*** -h db", attrs[attrCommandLine], r.EventName())
+					require.Equal(t, []any{"mysql", "--password=***", "-h", "db"}, attrs[attrCommandArgs])
+					require.Equal(t, true, attrs[attrRedacted])
+				}
+				if attrs[attrInitialScan] == true {
+					scanned = true
+				}
+			}
+			require.True(t, scanned, "the initial scan reported the process too")
+		})
+	}
+}
+
+func TestCommandLineModeReachesTheRecords(t *testing.T) {
+	root := fakeProc(t, 4242, "/usr/bin/mysql", "mysql", "--password=hunter2", "-h", "db")
+	h := newHarness(t, root, func(c *Config) { c.CommandLine = "none" }, nil)
+	h.send(procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242})
+	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
+	attrs := records(h.logs)[0].Attributes().AsRaw()
+	require.NotContains(t, attrs, attrCommandLine)
+	require.NotContains(t, attrs, attrCommandArgs)
+	require.NotContains(t, attrs, attrCommand)
+	require.Equal(t, int64(4), attrs[attrArgsCount])
+}
+
+func TestMaxCommandLineLengthReachesTheRecords(t *testing.T) {
+	root := fakeProc(t, 4242, "/usr/bin/echo", "echo", strings.Repeat("z", 100))
+	h := newHarness(t, root, func(c *Config) { c.MaxCommandLineLength = 16 }, nil)
+	h.send(procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242})
+	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
+	attrs := records(h.logs)[0].Attributes().AsRaw()
+	require.Equal(t, "echo zzzzzzzzzzz", attrs[attrCommandLine])
+	require.Equal(t, true, attrs[attrTruncated])
 }
 
 func TestBatchesBySizeAndFlushesAtShutdown(t *testing.T) {
@@ -208,24 +566,36 @@ func TestMetricsCarryTheCounters(t *testing.T) {
 		procmon.Event{Kind: procmon.KindExec, PID: 5, TGID: 5},
 		procmon.Event{Kind: procmon.KindExit, PID: 6, TGID: 5}, // a thread
 		procmon.Event{Kind: procmon.KindExit, PID: 5, TGID: 5},
+		procmon.Event{Kind: procmon.KindExec, PID: 7, TGID: 7}, // still running
 	)
-	want := map[string]int64{"procmon.execs": 1, "procmon.exits": 1, "procmon.callbacks.executed": 2}
+	want := map[string]int64{
+		"procmon.execs": 2, "procmon.exits": 1, "procmon.callbacks.executed": 3,
+		"procmon.events/exit": 2, "procmon.events/fork": 1, "procmon.events/exec": 2,
+		"procmon.processes.tracked": 1,
+		// Nothing of pids 5 and 7 is in the empty proc root.
+		"procmon.enrichment.misses/exe": 2, "procmon.enrichment.misses/stat": 2,
+		"procmon.enrichment.misses/status": 2, "procmon.enrichment.misses/cmdline": 2,
+		"procmon.enrichment.misses/cwd": 2, "procmon.enrichment.misses/cgroup": 2,
+		"procmon.events.filtered/exec": 0, "procmon.events.dropped/exec": 0,
+		"procmon.processes.evicted": 0, "procmon.processes.pid_reused": 0,
+	}
+	var got map[string]int64
 	require.Eventually(t, func() bool {
-		got := latestValues(h.mets)
+		got = latestValues(h.mets)
 		for name, v := range want {
-			if got[name] != v {
+			if g, ok := got[name]; !ok || g != v {
 				return false
 			}
 		}
-		return got["procmon.events/exit"] == 2 && got["procmon.events/fork"] == 1
-	}, 5*time.Second, 5*time.Millisecond)
+		return true
+	}, 5*time.Second, 5*time.Millisecond, "want %v", want)
 	md := h.mets.AllMetrics()[0]
 	m := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
 	start := m.Sum().DataPoints().At(0).StartTimestamp()
 	require.Equal(t, h.rcv.startTS, start, "start time is the receiver's start")
 }
 
-// latestValues maps each metric (name/event type for split ones) to its
+// latestValues maps each metric (name/attribute value for split ones) to its
 // value in the newest export.
 func latestValues(sink *consumertest.MetricsSink) map[string]int64 {
 	all := sink.AllMetrics()
@@ -235,9 +605,18 @@ func latestValues(sink *consumertest.MetricsSink) map[string]int64 {
 	}
 	ms := all[len(all)-1].ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics()
 	for _, m := range ms.All() {
-		for _, dp := range m.Sum().DataPoints().All() {
+		var dps pmetric.NumberDataPointSlice
+		switch m.Type() {
+		case pmetric.MetricTypeSum:
+			dps = m.Sum().DataPoints()
+		case pmetric.MetricTypeGauge:
+			dps = m.Gauge().DataPoints()
+		default:
+			continue
+		}
+		for _, dp := range dps.All() {
 			key := m.Name()
-			if v, ok := dp.Attributes().Get(attrEventType); ok {
+			for _, v := range dp.Attributes().All() {
 				key += "/" + v.Str()
 			}
 			out[key] = dp.IntValue()
@@ -277,4 +656,70 @@ func TestStartRefusesMissingProcRoot(t *testing.T) {
 	require.ErrorContains(t, err, "proc_root "+cfg.ProcRoot+" is not readable")
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.NoError(t, rcv.Shutdown(context.Background()))
+}
+
+func TestFilterJudgesForksByTheirParentsContainer(t *testing.T) {
+	root := newFakeRoot(t)
+	shell := aliceProcess(30, "/bin/sh", "sh")
+	shell.cgroup = dockerCgroup
+	addProc(t, root, shell)
+	// The child shows in /proc when its fork is handled, in its parent's
+	// cgroup: its worker reads it there.
+	child := aliceProcess(31, "/bin/sh", "sh")
+	child.cgroup = dockerCgroup
+	addProc(t, root, child)
+	h := newHarness(t, root, func(c *Config) {
+		c.Events = []string{"exec", "exit", "fork"}
+		c.Filter.Containers = filter.HostOnly
+	}, nil)
+	h.send(
+		procmon.Event{Kind: procmon.KindExec, PID: 30, TGID: 30},
+		procmon.Event{Kind: procmon.KindFork, PID: 31, TGID: 31, ParentPID: 30, ParentTGID: 30},
+		procmon.Event{Kind: procmon.KindExit, PID: 31, TGID: 31},
+		procmon.Event{Kind: procmon.KindExit, PID: 30, TGID: 30},
+	)
+	require.Eventually(t, func() bool {
+		return h.rcv.mon.Counters().CallbacksExecuted == 4
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, h.rcv.Shutdown(context.Background()))
+	// Every record is of the container's shell or of its child.
+	require.Empty(t, eventNames(records(h.logs)))
+	got := latestValues(h.mets)
+	require.Equal(t, int64(1), got["procmon.events.filtered/exec"])
+	require.Equal(t, int64(1), got["procmon.events.filtered/fork"])
+	require.Equal(t, int64(2), got["procmon.events.filtered/exit"])
+}
+
+func TestUIDRecordsCompareWithTheLastChange(t *testing.T) {
+	root := newFakeRoot(t)
+	daemon := aliceProcess(50, "/usr/sbin/daemon", "daemon")
+	daemon.uids = [4]uint32{}
+	addProc(t, root, daemon)
+	h := newHarness(t, root, func(c *Config) { c.Events = []string{"exec", "uid"} }, nil)
+	h.send(
+		procmon.Event{Kind: procmon.KindExec, PID: 50, TGID: 50},
+		procmon.Event{Kind: procmon.KindUID, PID: 50, TGID: 50, RealID: 0, EffectiveID: 1001},
+		procmon.Event{Kind: procmon.KindUID, PID: 50, TGID: 50, RealID: 0, EffectiveID: 0},
+	)
+	require.Eventually(t, func() bool { return len(records(h.logs)) == 3 }, 5*time.Second, 5*time.Millisecond)
+	recs := records(h.logs)
+	// One worker handles one pid, so its records keep their order.
+	drop, regain := recs[1].Attributes().AsRaw(), recs[2].Attributes().AsRaw()
+	require.Equal(t, int64(0), drop[attrPrevUserID])
+	require.Equal(t, plog.SeverityNumberInfo, recs[1].SeverityNumber())
+	require.Equal(t, int64(1001), regain[attrPrevUserID])
+	require.Equal(t, plog.SeverityNumberWarn, recs[2].SeverityNumber(), "regaining root is becoming root")
+}
+
+func TestShutdownAfterStartFailedOnTheRecordPipeline(t *testing.T) {
+	fake := &countingOpener{}
+	f := newFactory(fake.openerFunc)
+	cfg := factoryTestConfig(t)
+	cfg.CommandLine = "masked"
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	require.EqualError(t, rcv.Start(context.Background(), componenttest.NewNopHost()),
+		`command_line: unknown mode "masked"; use full, redacted or none`)
+	require.NotPanics(t, func() { _ = rcv.Shutdown(context.Background()) })
+	require.Empty(t, fake.opened())
 }

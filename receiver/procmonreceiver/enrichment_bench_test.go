@@ -1,0 +1,106 @@
+package procmonreceiver
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
+
+	"github.com/procmon-otel/procmon/internal/loadgen"
+	"github.com/procmon-otel/procmon/internal/testutil"
+)
+
+// BenchmarkEnrichmentStorm runs an exec storm (20,000 runs of a copy of
+// /bin/true from 2 workers) against the receiver at each reader_priority and
+// reports the share of exec records whose executable path and name are
+// right. The copy's name is short enough to survive in the kernel's 15-byte
+// command name, which is what a process gone before its exe link was read
+// still shows. Run it with -benchtime 1x.
+func BenchmarkEnrichmentStorm(b *testing.B) {
+	testutil.RequireRoot(b)
+	const runs, workers = 20000, 2
+	dir := b.TempDir()
+	probe := filepath.Join(dir, "pmtrue")
+	data, err := os.ReadFile("/bin/true")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(probe, data, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	for _, prio := range []string{priorityRealtime, priorityHigh, priorityNormal} {
+		b.Run(prio, func(b *testing.B) {
+			var paths, names, seen, total int
+			for range b.N {
+				p, n, s := stormOnce(b, prio, probe, runs, workers)
+				paths, names, seen, total = paths+p, names+n, seen+s, total+runs
+			}
+			b.ReportMetric(100*float64(paths)/float64(total), "%path")
+			b.ReportMetric(100*float64(names)/float64(total), "%name")
+			b.ReportMetric(100*float64(seen)/float64(total), "%reported")
+		})
+	}
+}
+
+// stormOnce runs one storm against a fresh receiver and counts the storm's
+// exec records with the right path and the right name, and all of them.
+func stormOnce(b *testing.B, prio, probe string, runs, workers int) (paths, names, seen int) {
+	cfg := createDefaultConfig()
+	cfg.ScanExistingProcesses = false
+	cfg.Events = []string{eventExec}
+	cfg.ReaderPriority = prio
+	sink := new(consumertest.LogsSink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, sink)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	res, err := loadgen.ExecStorm([]string{probe}, runs, workers)
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := make(map[int64]bool, len(res.PIDs))
+	for _, p := range res.PIDs {
+		want[int64(p)] = true
+	}
+	// Every exec is in the sink once the flush after the storm has run.
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) && countStorm(sink, want) < runs {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := rcv.Shutdown(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range records(sink) {
+		pid, _ := r.Attributes().Get(attrPID)
+		if !want[pid.Int()] {
+			continue
+		}
+		seen++
+		if v, ok := r.Attributes().Get(attrExecutablePath); ok && v.Str() == probe {
+			paths++
+		}
+		if v, ok := r.Attributes().Get(attrExecutableName); ok && v.Str() == filepath.Base(probe) {
+			names++
+		}
+	}
+	return paths, names, seen
+}
+
+// countStorm counts the records in sink whose pid is one of want's.
+func countStorm(sink *consumertest.LogsSink, want map[int64]bool) int {
+	n := 0
+	for _, r := range records(sink) {
+		if pid, ok := r.Attributes().Get(attrPID); ok && want[pid.Int()] {
+			n++
+		}
+	}
+	return n
+}
