@@ -2,8 +2,12 @@ package procmonreceiver
 
 import (
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,7 +15,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/procmon-otel/procmon/internal/loadgen"
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
 
@@ -62,14 +65,7 @@ func stormOnce(b *testing.B, prio, probe string, runs, workers int) (paths, name
 	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		b.Fatal(err)
 	}
-	res, err := loadgen.ExecStorm([]string{probe}, runs, workers)
-	if err != nil {
-		b.Fatal(err)
-	}
-	want := make(map[int64]bool, len(res.PIDs))
-	for _, p := range res.PIDs {
-		want[int64(p)] = true
-	}
+	want := stormInChild(b, probe, runs, workers)
 	// Every exec is in the sink once the flush after the storm has run.
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) && countStorm(sink, want) < runs {
@@ -92,6 +88,34 @@ func stormOnce(b *testing.B, prio, probe string, runs, workers int) (paths, name
 		}
 	}
 	return paths, names, seen
+}
+
+// stormInChild runs the storm from a child process (this test binary, see
+// TestMain) and returns its pids.
+func stormInChild(b *testing.B, probe string, runs, workers int) map[int64]bool {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pidFile := filepath.Join(b.TempDir(), "pids")
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%d:%d:%s:%s", stormEnv, runs, workers, probe, pidFile))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("storm: %v: %s", err, out)
+	}
+	data, err := os.ReadFile(pidFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	want := make(map[int64]bool, runs)
+	for _, line := range strings.Fields(string(data)) {
+		pid, err := strconv.ParseInt(line, 10, 64)
+		if err != nil {
+			b.Fatal(err)
+		}
+		want[pid] = true
+	}
+	return want
 }
 
 // countStorm counts the records in sink whose pid is one of want's.
