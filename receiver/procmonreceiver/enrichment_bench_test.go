@@ -92,7 +92,7 @@ func stormOnce(b *testing.B, prio, probe string, runs, workers int) (paths, name
 
 // stormInChild runs the storm from a child process (this test binary, see
 // TestMain) and returns its pids.
-func stormInChild(b *testing.B, probe string, runs, workers int) map[int64]bool {
+func stormInChild(b testing.TB, probe string, runs, workers int) map[int64]bool {
 	self, err := os.Executable()
 	if err != nil {
 		b.Fatal(err)

@@ -29,7 +29,8 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// runStorm runs the storm spec "runs:workers:program:pidfile".
+// runStorm runs the storm spec "runs:workers:program:pidfile"; the program
+// "fork" makes it a fork storm.
 func runStorm(spec string) error {
 	parts := strings.SplitN(spec, ":", 4)
 	if len(parts) != 4 {
@@ -40,7 +41,13 @@ func runStorm(spec string) error {
 	if err1 != nil || err2 != nil {
 		return fmt.Errorf("%s: bad numbers in %q", stormEnv, spec)
 	}
-	res, err := loadgen.ExecStorm([]string{parts[2]}, runs, workers)
+	var res loadgen.Result
+	var err error
+	if parts[2] == "fork" {
+		res, err = loadgen.ForkStorm(runs, workers)
+	} else {
+		res, err = loadgen.ExecStorm([]string{parts[2]}, runs, workers)
+	}
 	if err != nil {
 		return err
 	}

@@ -173,3 +173,32 @@ func TestRealProcessDetails(t *testing.T) {
 	require.Equal(t, wantDir, exitAttrs[attrWorkingDirectory])
 	require.Equal(t, owner.Username, exitAttrs[attrOwner])
 }
+
+// TestPidTableStaysFlatInAStorm runs a fork storm and an exec storm from
+// another process and checks that the pid table comes back to where it
+// was: every exit takes its process out, so the table does not grow with
+// the number of processes seen.
+func TestPidTableStaysFlatInAStorm(t *testing.T) {
+	testutil.RequireRoot(t)
+	cfg := createDefaultConfig()
+	cfg.ScanExistingProcesses = false
+	cfg.FlushInterval = 10 * time.Millisecond
+	sink := new(consumertest.LogsSink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, sink)
+	require.NoError(t, err)
+	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, rcv.Shutdown(context.Background())) }()
+	mon := rcv.(*procmonReceiver).mon
+
+	before := mon.Counters().Tracked
+	stormInChild(t, "fork", 20000, 2)
+	stormInChild(t, "/bin/true", 2000, 2)
+	// Processes of the host come and go meanwhile; 50 allows for them.
+	require.Eventually(t, func() bool {
+		c := mon.Counters()
+		return c.Tracked <= before+50 && c.Exit >= 22000
+	}, 10*time.Second, 50*time.Millisecond, "tracked %d, before %d", mon.Counters().Tracked, before)
+	c := mon.Counters()
+	require.Zero(t, c.Evictions)
+	require.Zero(t, c.KernelLost, "lost events would make the test meaningless")
+}
