@@ -95,6 +95,7 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 		return fmt.Errorf("proc_root %s is not readable: %w", r.cfg.ProcRoot, err)
 	}
 	r.started = true
+	logMissingCapabilities(r.set.Logger)
 	r.res = hostResource()
 	r.startTS = pcommon.NewTimestampFromTime(time.Now())
 

@@ -35,3 +35,35 @@ func readerSetup(cfg *Config, logger *zap.Logger) func() {
 		}
 	}
 }
+
+// capabilityCosts says what each capability procmon uses is for, and what
+// its absence costs.
+var capabilityCosts = []struct {
+	bit  uint
+	name string
+	cost string
+}{
+	{kernel.CapSysPtrace, "CAP_SYS_PTRACE", "other users' executables and working directories cannot be read"},
+	{kernel.CapSysNice, "CAP_SYS_NICE", "the reader thread cannot be given a raised priority, so more short-lived processes go unnamed"},
+	{kernel.CapSysAdmin, "CAP_SYS_ADMIN", "the root network namespace cannot be entered from another one"},
+	{kernel.CapNetAdmin, "CAP_NET_ADMIN", "kernels before 6.6 refuse the subscription, and the receive buffer is capped at net.core.rmem_max"},
+}
+
+// logMissingCapabilities says once, at start, which capabilities procmon
+// lacks and what each costs.
+func logMissingCapabilities(logger *zap.Logger) {
+	caps, err := kernel.EffectiveCaps()
+	if err != nil {
+		logger.Warn("procmon cannot tell its capabilities", zap.Error(err))
+		return
+	}
+	var missing []string
+	for _, c := range capabilityCosts {
+		if caps&(1<<c.bit) == 0 {
+			missing = append(missing, c.name+": "+c.cost)
+		}
+	}
+	if len(missing) > 0 {
+		logger.Warn("procmon runs without some capabilities", zap.Strings("missing", missing))
+	}
+}

@@ -17,3 +17,6 @@ func newOpener(*Config) (procmon.Opener, error) {
 
 // readerSetup does nothing where procmon does not run.
 func readerSetup(*Config, *zap.Logger) func() { return nil }
+
+// logMissingCapabilities does nothing where procmon does not run.
+func logMissingCapabilities(*zap.Logger) {}
