@@ -14,6 +14,10 @@ import (
 	"github.com/procmon-otel/procmon/internal/procfs"
 )
 
+// kthreadd is the pid of the kernel's thread creator, parent of every other
+// kernel thread.
+const kthreadd = 2
+
 // userHZ is the kernel's USER_HZ, the unit of start times in /proc/<pid>/stat;
 // it is 100 in the ABI of every architecture Linux supports.
 const userHZ = 100
@@ -549,10 +553,7 @@ func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 		p.Missing |= 1 << f
 		m.ctr.misses[f].Add(1)
 	}
-	exe, err := m.fs.Exe(pid)
-	if err != nil {
-		miss(FieldExe)
-	}
+	exe, exeErr := m.fs.Exe(pid)
 	p.Exe = exe
 	st, err := m.fs.Stat(pid)
 	if err == nil {
@@ -561,6 +562,13 @@ func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 		p.StartTime = m.clock.fromBoottime(st.StartTicks * (uint64(time.Second) / userHZ))
 	} else {
 		miss(FieldStat)
+	}
+	switch {
+	case exeErr == nil:
+	case pid == kthreadd || p.PPID == kthreadd:
+		p.Missing |= 1 << FieldExe // a kernel thread has no executable: not a miss
+	default:
+		miss(FieldExe)
 	}
 	if status, err := m.fs.Status(pid); err == nil {
 		p.UIDs, p.GIDs, p.IDsKnown = status.UIDs, status.GIDs, true

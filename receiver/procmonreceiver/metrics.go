@@ -80,7 +80,7 @@ func buildMetrics(c procmon.Counters, filtered [procmon.NumKinds]uint64, start, 
 		point(dropped, c.Dropped[k]).Attributes().PutStr(attrEventType, k.String())
 		point(kept, filtered[k]).Attributes().PutStr(attrEventType, k.String())
 	}
-	misses := newSum("procmon.enrichment.misses", "{read}", "Reads of a process's /proc entry at exec that failed, by field; most often the process was already gone.")
+	misses := newSum("procmon.enrichment.misses", "{read}", "Reads of a process's /proc entry at exec or scan that failed, by field; most often the process was already gone.")
 	for f := procmon.Field(0); f < procmon.NumFields; f++ {
 		point(misses, c.Misses[f]).Attributes().PutStr(attrField, f.String())
 	}
