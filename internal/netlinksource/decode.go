@@ -60,7 +60,7 @@ func decode(b []byte, ev *procmon.Event) (header, error) {
 		return header{}, errTruncated
 	}
 	nlLen := ne.Uint32(b[0:4])
-	if nlLen < nlmsgHdrLen || uint64(nlLen) > uint64(len(b)) {
+	if nlLen < nlmsgHdrLen+cnMsgLen+procEvHdrLen || uint64(nlLen) > uint64(len(b)) {
 		return header{}, errTruncated
 	}
 	b = b[nlmsgHdrLen:nlLen]
