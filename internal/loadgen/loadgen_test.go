@@ -28,6 +28,11 @@ func TestForkStorm(t *testing.T) {
 	res, err := ForkStorm(200, 2)
 	require.NoError(t, err)
 	require.Len(t, res.PIDs, 200)
+	self := int32(os.Getpid())
+	for _, p := range res.PIDs {
+		require.Greater(t, p, int32(0), "a child's pid, not the vfork child's return value")
+		require.NotEqual(t, self, p)
+	}
 }
 
 func TestBadArguments(t *testing.T) {

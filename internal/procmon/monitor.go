@@ -47,6 +47,9 @@ type Config struct {
 	StatsInterval time.Duration
 	// Logger receives the monitor's logs. Default: none.
 	Logger *zap.Logger
+	// DrainTimeout bounds how long Stop lets the workers deliver the events
+	// still queued; what is left then is dropped and counted. Default 500ms.
+	DrainTimeout time.Duration
 	// RestartOnOverrun re-opens the source after a receive buffer overrun
 	// instead of carrying on with it. Off by default: the kernel's sequence
 	// numbers count the loss exactly either way, and carrying on loses less
@@ -74,6 +77,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxRestartBackoff < c.RestartBackoff {
 		c.MaxRestartBackoff = max(30*time.Second, c.RestartBackoff)
+	}
+	if c.DrainTimeout <= 0 {
+		c.DrainTimeout = 500 * time.Millisecond
 	}
 	if c.MaxTracked <= 0 {
 		c.MaxTracked = 65536
@@ -129,6 +135,9 @@ type Monitor struct {
 	loops  sync.WaitGroup // main loop and housekeeping
 	queues []chan *ProcessEvent
 	busy   sync.WaitGroup // workers
+	// abandon tells the workers to count what is left instead of delivering
+	// it, once Stop has waited DrainTimeout.
+	abandon atomic.Bool
 	depth  atomic.Int64   // deepest queue seen since the last stats log
 
 	srcMu sync.Mutex
@@ -298,13 +307,27 @@ func (m *Monitor) stopWorkers() {
 	for _, q := range m.queues {
 		close(q)
 	}
-	m.busy.Wait()
+	drained := make(chan struct{})
+	go func() {
+		m.busy.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(m.cfg.DrainTimeout):
+		m.abandon.Store(true)
+		<-drained
+	}
 }
 
 // work runs the callbacks for the events of one queue.
 func (m *Monitor) work(q chan *ProcessEvent) {
 	defer m.busy.Done()
 	for ev := range q {
+		if m.abandon.Load() {
+			m.ctr.dropped[ev.Kind].Add(1)
+			continue
+		}
 		m.readLate(ev.Process)
 		trackIDs(ev)
 		list := &m.otherSubs
