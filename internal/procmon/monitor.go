@@ -138,7 +138,7 @@ type Monitor struct {
 	// abandon tells the workers to count what is left instead of delivering
 	// it, once Stop has waited DrainTimeout.
 	abandon atomic.Bool
-	depth  atomic.Int64   // deepest queue seen since the last stats log
+	depth   atomic.Int64 // deepest queue seen since the last stats log
 
 	srcMu sync.Mutex
 	src   Source
