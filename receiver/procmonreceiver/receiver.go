@@ -127,7 +127,11 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	if r.batch != nil {
-		r.every(ctx, r.cfg.FlushInterval, func() { r.batch.flush() })
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			r.batch.flushLoop(ctx, r.cfg.FlushInterval)
+		}()
 	}
 	if r.metrics != nil {
 		r.every(ctx, r.cfg.CollectionInterval, r.emitMetrics)
@@ -156,7 +160,8 @@ func (r *procmonReceiver) subscribe() error {
 	}
 	r.batch = &logBatcher{
 		max: r.cfg.MaxBatchSize, res: r.res, version: r.set.BuildInfo.Version, send: r.sendLogs,
-		build: &recordBuilder{mode: mode, redactor: redactor, users: users, maxLen: r.cfg.MaxCommandLineLength},
+		started: make(chan struct{}, 1),
+		build:   &recordBuilder{mode: mode, redactor: redactor, users: users, maxLen: r.cfg.MaxCommandLineLength},
 	}
 	if r.cfg.wants(eventExec) {
 		r.mon.SubscribeExec(r.keep)
@@ -281,6 +286,9 @@ type logBatcher struct {
 	version string
 	send    func(plog.Logs)
 	build   *recordBuilder
+	// started has a value when a batch got its first record: the flush loop
+	// sleeps on it, so an idle receiver never wakes up.
+	started chan struct{}
 
 	mu      sync.Mutex
 	ld      plog.Logs
@@ -293,6 +301,10 @@ type logBatcher struct {
 func (b *logBatcher) add(ev *procmon.ProcessEvent) {
 	b.mu.Lock()
 	if b.n == 0 {
+		select {
+		case b.started <- struct{}{}:
+		default:
+		}
 		b.ld = plog.NewLogs()
 		rl := b.ld.ResourceLogs().AppendEmpty()
 		b.res.CopyTo(rl.Resource())
@@ -312,6 +324,26 @@ func (b *logBatcher) add(ev *procmon.ProcessEvent) {
 	b.mu.Unlock()
 	if send {
 		b.send(full)
+	}
+}
+
+// flushLoop sends each batch at most d after its first record, until ctx
+// ends.
+func (b *logBatcher) flushLoop(ctx context.Context, d time.Duration) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-b.started:
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		b.flush()
 	}
 }
 
