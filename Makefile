@@ -17,6 +17,9 @@ OCB := $(TOOLS_BIN)/builder
 BUILD_DIR := _build
 OTELCOL := $(BUILD_DIR)/otelcol-procmon
 E2E_PKG := ./test/e2e/
+BENCH_BIN := $(BUILD_DIR)/procbench
+BENCH_JSON := $(BUILD_DIR)/bench.json
+STORM_BENCHMARKS := ^(BenchmarkEnrichmentStorm|BenchmarkOverrunStrategy)$$
 
 # Everything that goes into the collector binary; the e2e test is not part of it.
 GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' \
@@ -26,7 +29,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './$(BUILD_DIR)/*' -not -path
 
 .DEFAULT_GOAL := build
 
-.PHONY: build tools otelcol run test unit e2e bench lint fmt-check vet clean
+.PHONY: build tools otelcol run test unit e2e fuzz bench microbench lint fmt-check vet clean
 
 build:
 	$(GO) build ./...
@@ -46,17 +49,47 @@ $(OTELCOL): builder-config.yaml go.mod go.sum $(GO_SOURCES) | $(OCB)
 run: $(OTELCOL)
 	./$(OTELCOL) --config config.yaml
 
-# Format and vet, build the collector, run unit and privileged tests, then the end-to-end test.
-test: lint otelcol unit e2e
+# Format and vet, build the collector, run unit and privileged tests, the
+# end-to-end test, then every fuzz target for FUZZTIME (5s here) each.
+test: lint otelcol unit e2e fuzz
+test: FUZZTIME = 5s
 
+# One package at a time: the privileged tests start process storms that
+# would disturb another package's kernel-event tests.
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/test/e2e$$')
+	$(GO) test -race -count=1 -p 1 $$($(GO) list ./... | grep -v '/test/e2e$$')
 
 e2e: $(OTELCOL)
 	$(GO) test -race -count=1 -v $(E2E_PKG)
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# Every fuzz target of the module, one after another for FUZZTIME each: go
+# test fuzzes one target of one package at a time. A failing input is saved
+# under the package's testdata/fuzz; the failed targets are listed at the end.
+FUZZTIME ?= 10s
+fuzz:
+	@list="$$($(GO) test -list '^Fuzz' ./...)" || { echo "$$list"; exit 1; }; \
+	targets="$$(echo "$$list" | awk '/^Fuzz/ { names = names " " $$1; next } \
+		/^ok/ { n = split(names, a, " "); for (i = 1; i <= n; i++) print $$2 ":" a[i]; names = "" }')"; \
+	[ -n "$$targets" ] || { echo "no fuzz targets found"; exit 1; }; \
+	failed=""; \
+	for t in $$targets; do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) "$${t%%:*}" || failed="$$failed $$t"; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz targets failed:$$failed"; exit 1; }
+
+# The end-to-end benchmark (cmd/procbench): the collector against exec and
+# fork storms, a steady rate and idle, and forkstat on the same storm. Needs
+# root; BENCH_FLAGS=-quick runs it ten times smaller.
+bench: otelcol
+	@command -v forkstat >/dev/null || (apt-get update && apt-get install -y forkstat)
+	$(GO) build -o $(BENCH_BIN) ./cmd/procbench
+	./$(BENCH_BIN) -otelcol $(OTELCOL) -json $(BENCH_JSON) $(BENCH_FLAGS)
+
+# Go micro-benchmarks. The storm benchmarks need root and -benchtime 1x, so
+# they are skipped here: run them by name with -benchtime 1x.
+microbench:
+	$(GO) test -run='^$$' -bench=. -skip='$(STORM_BENCHMARKS)' -benchmem ./...
 
 lint: fmt-check vet
 
