@@ -49,9 +49,9 @@ $(OTELCOL): builder-config.yaml go.mod go.sum $(GO_SOURCES) | $(OCB)
 run: $(OTELCOL)
 	./$(OTELCOL) --config config.yaml
 
-# Format and vet, build the collector, run unit and privileged tests, the
-# end-to-end test, then every fuzz target for FUZZTIME (5s here) each.
-test: lint otelcol unit e2e fuzz
+# Format and vet, build the collector, run unit and privileged tests, run
+# every fuzz target for FUZZTIME (5s here) each, then the end-to-end test.
+test: lint otelcol unit fuzz e2e
 test: FUZZTIME = 5s
 
 # One package at a time: the privileged tests start process storms that
