@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/procmon-otel/procmon/internal/loadgen"
@@ -298,43 +296,6 @@ func idle(d time.Duration) load {
 func paced(argv []string, rate float64, d time.Duration, workers int) load {
 	return func() (loadgen.Result, error) {
 		n := int(rate * d.Seconds())
-		interval := time.Duration(float64(time.Second) / rate)
-		attr := &syscall.ProcAttr{Env: []string{"PATH=/usr/bin:/bin"}}
-		pids := make([][]int32, workers)
-		errs := make([]error, workers)
-		var wg sync.WaitGroup
-		begin := time.Now()
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < n; i += workers {
-					time.Sleep(time.Until(begin.Add(time.Duration(i) * interval)))
-					pid, err := syscall.ForkExec(argv[0], argv, attr)
-					if err != nil {
-						errs[w] = fmt.Errorf("starting a process: %w", err)
-						return
-					}
-					var ws syscall.WaitStatus
-					for {
-						_, err = syscall.Wait4(pid, &ws, 0, nil)
-						if err != syscall.EINTR {
-							break
-						}
-					}
-					if err != nil {
-						errs[w] = fmt.Errorf("reaping pid %d: %w", pid, err)
-						return
-					}
-					pids[w] = append(pids[w], int32(pid))
-				}
-			}()
-		}
-		wg.Wait()
-		res := loadgen.Result{Elapsed: time.Since(begin)}
-		for _, p := range pids {
-			res.PIDs = append(res.PIDs, p...)
-		}
-		return res, errors.Join(errs...)
+		return loadgen.PacedExec(argv, n, workers, time.Duration(float64(time.Second)/rate))
 	}
 }

@@ -29,11 +29,18 @@ func (r Result) Rate() float64 {
 // ExecStorm starts argv (argv[0] is the program's path) n times from
 // workers goroutines, each waiting for its child before it starts the next.
 func ExecStorm(argv []string, n, workers int) (Result, error) {
+	return PacedExec(argv, n, workers, 0)
+}
+
+// PacedExec is ExecStorm with the i-th start no earlier than i*interval
+// after the first: a fixed schedule, so that a slow start is not made up by
+// a burst. An interval of 0 starts as fast as possible.
+func PacedExec(argv []string, n, workers int, interval time.Duration) (Result, error) {
 	if len(argv) == 0 {
 		return Result{}, errors.New("exec storm: no program")
 	}
 	attr := &syscall.ProcAttr{Env: []string{"PATH=/usr/bin:/bin"}}
-	return storm(n, workers, func() (int, error) {
+	return storm(n, workers, interval, func() (int, error) {
 		return syscall.ForkExec(argv[0], argv, attr)
 	})
 }
@@ -41,11 +48,12 @@ func ExecStorm(argv []string, n, workers int) (Result, error) {
 // ForkStorm forks n children that exit at once without exec, from workers
 // goroutines.
 func ForkStorm(n, workers int) (Result, error) {
-	return storm(n, workers, forkExit)
+	return storm(n, workers, 0, forkExit)
 }
 
-// storm runs start n times over workers goroutines and reaps each child.
-func storm(n, workers int, start func() (int, error)) (Result, error) {
+// storm runs start n times over workers goroutines, on the schedule that
+// interval sets, and reaps each child.
+func storm(n, workers int, interval time.Duration, start func() (int, error)) (Result, error) {
 	if n <= 0 || workers <= 0 {
 		return Result{}, fmt.Errorf("storm: n and workers must be positive, got %d and %d", n, workers)
 	}
@@ -54,15 +62,15 @@ func storm(n, workers int, start func() (int, error)) (Result, error) {
 	var wg sync.WaitGroup
 	begin := time.Now()
 	for w := range workers {
-		count := n / workers
-		if w < n%workers {
-			count++
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			mine := make([]int32, 0, count)
-			for range count {
+			mine := make([]int32, 0, n/workers+1)
+			// Worker w makes starts w, w+workers, w+2*workers...
+			for i := w; i < n; i += workers {
+				if interval > 0 {
+					time.Sleep(time.Until(begin.Add(time.Duration(i) * interval)))
+				}
 				pid, err := start()
 				if err != nil {
 					errs[w] = fmt.Errorf("starting a process: %w", err)

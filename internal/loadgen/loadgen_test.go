@@ -3,6 +3,7 @@ package loadgen
 import (
 	"os"
 	"strconv"
+	"time"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,3 +46,11 @@ func TestBadArguments(t *testing.T) {
 }
 
 func itoa(p int32) string { return strconv.Itoa(int(p)) }
+
+func TestPacedExecKeepsItsSchedule(t *testing.T) {
+	res, err := PacedExec([]string{"/bin/true"}, 20, 2, 20*time.Millisecond)
+	require.NoError(t, err)
+	require.Len(t, res.PIDs, 20)
+	// The 20th start waits for its slot at 19 intervals.
+	require.GreaterOrEqual(t, res.Elapsed, 19*20*time.Millisecond)
+}
