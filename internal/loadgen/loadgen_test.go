@@ -3,8 +3,8 @@ package loadgen
 import (
 	"os"
 	"strconv"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
