@@ -203,17 +203,22 @@ func startCollector(t *testing.T, binary, config, endpoint string) *collector {
 // startCollectorAs is startCollector with the given credentials (nil: the test's own).
 func startCollectorAs(t *testing.T, binary, config, endpoint string, cred *syscall.Credential) *collector {
 	t.Helper()
-	c := &collector{
-		cmd:    exec.Command(binary, "--config", config),
-		out:    new(syncBuffer),
-		exited: make(chan struct{}),
+	cmd := exec.Command(binary, "--config", config)
+	if cred != nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 	}
+	return launch(t, cmd, endpoint)
+}
+
+// launch starts cmd, a collector exporting to endpoint, keeps its output,
+// and kills it at the end of the test if it still runs, showing its output
+// when the test failed.
+func launch(t *testing.T, cmd *exec.Cmd, endpoint string) *collector {
+	t.Helper()
+	c := &collector{cmd: cmd, out: new(syncBuffer), exited: make(chan struct{})}
 	c.cmd.Env = append(os.Environ(), "PROCMON_E2E_OTLP_ENDPOINT="+endpoint)
 	c.cmd.Stdout = c.out
 	c.cmd.Stderr = c.out
-	if cred != nil {
-		c.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-	}
 	require.NoError(t, c.cmd.Start())
 	go func() {
 		// The error is read back through ProcessState.
@@ -227,7 +232,7 @@ func startCollectorAs(t *testing.T, binary, config, endpoint string, cred *sysca
 			<-c.exited
 		}
 		if t.Failed() {
-			t.Logf("collector output:\n%s", c.out.String())
+			t.Logf("collector %v output:\n%s", c.cmd.Args, c.out.String())
 		}
 	})
 	return c

@@ -174,30 +174,8 @@ func startWithCaps(t *testing.T, bin, cfg, drop string) (*collector, *consumerte
 			caps += ",+" + c.name
 		}
 	}
-	c := &collector{
-		cmd: exec.Command("setpriv", "--reuid="+nobody, "--regid="+nobody, "--clear-groups",
-			"--inh-caps="+caps, "--ambient-caps="+caps, bin, "--config", cfg),
-		out:    new(syncBuffer),
-		exited: make(chan struct{}),
-	}
-	c.cmd.Env = append(os.Environ(), "PROCMON_E2E_OTLP_ENDPOINT="+endpoint)
-	c.cmd.Stdout = c.out
-	c.cmd.Stderr = c.out
-	require.NoError(t, c.cmd.Start())
-	go func() {
-		// The error is read back through ProcessState.
-		_ = c.cmd.Wait()
-		close(c.exited)
-	}()
-	t.Cleanup(func() {
-		if !c.hasExited() {
-			_ = c.cmd.Process.Kill()
-			<-c.exited
-		}
-		if t.Failed() {
-			t.Logf("collector output (capabilities %s):\n%s", caps, c.out.String())
-		}
-	})
+	c := launch(t, exec.Command("setpriv", "--reuid="+nobody, "--regid="+nobody, "--clear-groups",
+		"--inh-caps="+caps, "--ambient-caps="+caps, bin, "--config", cfg), endpoint)
 	// setpriv execs the collector in its own process: check what it got.
 	require.Eventually(t, func() bool {
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
