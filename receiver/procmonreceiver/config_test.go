@@ -41,7 +41,7 @@ func documentedDefaults() *Config {
 		CollectionInterval:    10 * time.Second,
 		Events:                []string{"exec", "exit"},
 		MaxBatchSize:          512,
-		FlushInterval:         200 * time.Millisecond,
+		FlushInterval:         25 * time.Millisecond,
 		ReaderPriority:        "realtime",
 		CommandLine:           "redacted",
 		RedactPatterns:        nil,
