@@ -532,9 +532,10 @@ func (m *Monitor) scan(kind ScanKind) error {
 		if p == nil {
 			continue
 		}
-		if pp := found[p.PPID]; pp != nil && p.ParentName == "" {
+		if pp := found[p.PPID]; pp != nil {
 			p.ParentName = pp.Name()
 		}
+		m.nameParent(p)
 		if kind == InitialScan && !m.waitForRoom(pid) {
 			m.ctr.dropped[KindExec].Add(1) // stopped before it found room
 			return nil
@@ -601,10 +602,17 @@ func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 	if p.Args, err = m.fs.Cmdline(pid); err != nil {
 		miss(FieldCmdline)
 	}
-	if pp := m.table.get(p.PPID); pp != nil && p.PPID > 0 {
+	return p, p.Has(FieldExe) || p.Has(FieldStat)
+}
+
+// nameParent sets p's ParentName from the pid table, unless it is known.
+func (m *Monitor) nameParent(p *Process) {
+	if p.ParentName != "" || p.PPID <= 0 {
+		return
+	}
+	if pp := m.table.get(p.PPID); pp != nil {
 		p.ParentName = pp.Name()
 	}
-	return p, p.Has(FieldExe) || p.Has(FieldStat)
 }
 
 // readLate reads, on p's worker, what can wait: a process that is gone by
@@ -685,18 +693,13 @@ func (s loopSink) exec(ev *Event) {
 		return
 	}
 	p, _ := m.read(ev.TGID)
-	p.PID = ev.TGID
 	if p.PPID == 0 {
 		// Gone before its stat was read: its fork said who the parent was.
 		if old := m.table.get(p.PID); old != nil {
 			p.PPID = old.PPID
-			if p.ParentName == "" {
-				if pp := m.table.get(p.PPID); pp != nil {
-					p.ParentName = pp.Name()
-				}
-			}
 		}
 	}
+	m.nameParent(p)
 	m.table.put(p)
 	// Queued even with no exec subscriber: the worker reads the late fields
 	// that the exit or other events of this process will carry.

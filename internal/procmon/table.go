@@ -105,11 +105,6 @@ func (t *pidTable) addIfNewThen(p *Process, then func()) bool {
 	return true
 }
 
-// addIfNew adds p unless the same process (pid and start time) is known.
-func (t *pidTable) addIfNew(p *Process) bool {
-	return t.addIfNewThen(p, func() {})
-}
-
 // inherit records a forked child as running its parent's program, and
 // returns the child's entry.
 func (t *pidTable) inherit(child, parent int32) *Process {
@@ -146,12 +141,6 @@ func (t *pidTable) takeThen(pid int32, then func(p *Process, epoch uint64)) {
 		t.gone[pid] = struct{}{}
 	}
 	then(p, t.epoch)
-}
-
-// take removes and returns the entry of pid, or nil.
-func (t *pidTable) take(pid int32) (p *Process) {
-	t.takeThen(pid, func(e *Process, _ uint64) { p = e })
-	return p
 }
 
 // lost records that the kernel lost events.

@@ -6,6 +6,17 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// addIfNew adds p unless the same process (pid and start time) is known.
+func (t *pidTable) addIfNew(p *Process) bool {
+	return t.addIfNewThen(p, func() {})
+}
+
+// take removes and returns the entry of pid, or nil.
+func (t *pidTable) take(pid int32) (p *Process) {
+	t.takeThen(pid, func(e *Process, _ uint64) { p = e })
+	return p
+}
+
 func newTable(ps ...*Process) *pidTable {
 	tab := newPidTable(1 << 16)
 	t := &tab
