@@ -12,18 +12,16 @@ import (
 )
 
 // collectorConfig is the collector's configuration: procmon's defaults with
-// metrics every second and fork records, exported to the sink. The exporter's
-// queue holds a whole fork storm and blocks rather than drop when full, so
-// that any loss shows in procmon's own counters.
+// metrics every second and fork records, exported to the sink. procmon
+// batches its records itself, so by default no batch processor sits between
+// it and the exporter. The exporter's queue holds a whole fork storm and
+// blocks rather than drop when full, so that any loss shows in procmon's own
+// counters.
 const collectorConfig = `receivers:
   procmon:
     collection_interval: 1s
     events: [exec, exit, fork]
-%s
-processors:
-  batch:
-    timeout: %s
-
+%s%s
 exporters:
   otlp_grpc:
     endpoint: %s
@@ -42,24 +40,27 @@ service:
       level: none
   pipelines:
     logs:
-      receivers: [procmon]
-      processors: [batch]
+      receivers: [procmon]%s
       exporters: [otlp_grpc]
     metrics:
-      receivers: [procmon]
-      processors: [batch]
+      receivers: [procmon]%s
       exporters: [otlp_grpc]
 `
 
-// renderConfig returns the collector's configuration for endpoint, with the
-// batch processor's timeout and extra "key: value" settings of the procmon
-// receiver.
+// renderConfig returns the collector's configuration for endpoint, with extra
+// "key: value" settings of the procmon receiver, and a batch processor with
+// that timeout in both pipelines when batchTimeout is positive.
 func renderConfig(endpoint string, batchTimeout time.Duration, extra []string) string {
 	var lines strings.Builder
 	for _, kv := range extra {
 		lines.WriteString("    " + kv + "\n")
 	}
-	return fmt.Sprintf(collectorConfig, lines.String(), batchTimeout, endpoint)
+	processors, use := "", ""
+	if batchTimeout > 0 {
+		processors = fmt.Sprintf("processors:\n  batch:\n    timeout: %s\n", batchTimeout)
+		use = "\n      processors: [batch]"
+	}
+	return fmt.Sprintf(collectorConfig, lines.String(), processors, endpoint, use, use)
 }
 
 // writeConfig writes the collector's configuration into dir.

@@ -25,7 +25,7 @@ type options struct {
 	execN, forkN, workers, pairs         int
 	rate                                 float64
 	steady, idle, drainTimeout           time.Duration
-	batchTimeout                         time.Duration // short, so that latency is mostly procmon's
+	batchTimeout                         time.Duration // 0: no batch processor
 	// set are extra procmon receiver settings, as YAML "key: value".
 	set []string
 }
@@ -44,7 +44,7 @@ func main() {
 	flag.Float64Var(&opt.rate, "rate", 500, "execs per second in the steady run")
 	flag.DurationVar(&opt.steady, "steady", 30*time.Second, "length of the steady run")
 	flag.DurationVar(&opt.idle, "idle", 30*time.Second, "length of the idle run")
-	flag.DurationVar(&opt.batchTimeout, "batch-timeout", 50*time.Millisecond, "the batch processor's timeout in the collector")
+	flag.DurationVar(&opt.batchTimeout, "batch-timeout", 0, "add a batch processor with this timeout to the collector's pipelines; 0: none")
 	flag.DurationVar(&opt.drainTimeout, "drain-timeout", 2*time.Minute, "longest wait for a scenario's records after its load")
 	flag.Func("set", "an extra procmon receiver setting, key=value (repeatable), e.g. -set flush_interval=20ms", func(kv string) error {
 		k, v, ok := strings.Cut(kv, "=")
