@@ -109,9 +109,27 @@ func receiveAll(src procmon.Source, sink procmon.Sink) (done chan error) {
 	return done
 }
 
+// waits are the ways Receive can wait for the kernel: only through the
+// runtime, and only in the held wait (an hour, longer than any test).
+func waits() []struct {
+	name string
+	hold time.Duration
+} {
+	return []struct {
+		name string
+		hold time.Duration
+	}{{"runtime", -1}, {"held", time.Hour}}
+}
+
 func TestReceivesForkExecExit(t *testing.T) {
 	testutil.RequireRoot(t)
-	src, err := NewOpener(Config{ProcRoot: "/proc", ReceiveBuffer: 4 << 20})()
+	for _, w := range waits() {
+		t.Run(w.name, func(t *testing.T) { testReceivesForkExecExit(t, w.hold) })
+	}
+}
+
+func testReceivesForkExecExit(t *testing.T, hold time.Duration) {
+	src, err := NewOpener(Config{ProcRoot: "/proc", ReceiveBuffer: 4 << 20, HoldWait: hold})()
 	require.NoError(t, err)
 	var rec syncRecorder
 	done := receiveAll(src, &rec)
@@ -152,16 +170,21 @@ func TestReceivesForkExecExit(t *testing.T) {
 
 func TestCloseUnblocksIdleReceive(t *testing.T) {
 	testutil.RequireRoot(t)
-	src, err := NewOpener(Config{ProcRoot: "/proc"})()
-	require.NoError(t, err)
-	done := receiveAll(src, &syncRecorder{})
-	time.Sleep(50 * time.Millisecond)
-	require.NoError(t, src.Close())
-	require.NoError(t, src.Close(), "Close twice is harmless")
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("Close did not unblock Receive")
+	for _, w := range waits() {
+		t.Run(w.name, func(t *testing.T) {
+			src, err := NewOpener(Config{ProcRoot: "/proc", HoldWait: w.hold})()
+			require.NoError(t, err)
+			done := receiveAll(src, &syncRecorder{})
+			time.Sleep(50 * time.Millisecond)
+			require.NoError(t, src.Close())
+			require.NoError(t, src.Close(), "Close twice is harmless")
+			select {
+			case err := <-done:
+				require.ErrorIs(t, err, errClosed)
+			case <-time.After(2 * time.Second):
+				t.Fatal("Close did not unblock Receive")
+			}
+		})
 	}
 }
 
