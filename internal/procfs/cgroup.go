@@ -2,13 +2,15 @@ package procfs
 
 import (
 	"fmt"
-	"os"
 	"strings"
 )
 
 // Cgroup returns the process's cgroup path: the cgroup v2 entry ("0::/path") when present, else the v1 line of the "pids" or "memory" or "cpu" controller (in that order, passing over "/" while a deeper one exists), else the first line's path.
-func (fs FS) Cgroup(pid int32) (string, error) {
-	raw, err := os.ReadFile(fs.path(pid, "cgroup"))
+func (fs FS) Cgroup(pid int32) (string, error) { return fs.NewReader().Cgroup(pid) }
+
+// Cgroup is FS.Cgroup through r.
+func (r *Reader) Cgroup(pid int32) (string, error) {
+	raw, err := r.file(pid, "cgroup")
 	if err != nil {
 		return "", fmt.Errorf("reading the cgroup of pid %d: %w", pid, err)
 	}

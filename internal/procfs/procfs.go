@@ -30,13 +30,12 @@ type Stat struct {
 	StartTicks uint64 // start time in clock ticks since boot
 }
 
-func (fs FS) path(pid int32, name string) string {
-	return filepath.Join(fs.Root, strconv.FormatInt(int64(pid), 10), name)
-}
+// Exe returns the target of /proc/<pid>/exe.
+func (fs FS) Exe(pid int32) (string, error) { return fs.NewReader().Exe(pid) }
 
 // Exe returns the target of /proc/<pid>/exe.
-func (fs FS) Exe(pid int32) (string, error) {
-	exe, err := os.Readlink(fs.path(pid, "exe"))
+func (r *Reader) Exe(pid int32) (string, error) {
+	exe, err := r.link(pid, "exe")
 	if err != nil {
 		return "", fmt.Errorf("reading the executable of pid %d: %w", pid, err)
 	}
@@ -45,8 +44,11 @@ func (fs FS) Exe(pid int32) (string, error) {
 
 // Cmdline returns the arguments of pid from /proc/<pid>/cmdline. A kernel
 // thread or a zombie has none, which is not an error.
-func (fs FS) Cmdline(pid int32) ([]string, error) {
-	raw, err := os.ReadFile(fs.path(pid, "cmdline"))
+func (fs FS) Cmdline(pid int32) ([]string, error) { return fs.NewReader().Cmdline(pid) }
+
+// Cmdline is FS.Cmdline through r.
+func (r *Reader) Cmdline(pid int32) ([]string, error) {
+	raw, err := r.file(pid, "cmdline")
 	if err != nil {
 		return nil, fmt.Errorf("reading the command line of pid %d: %w", pid, err)
 	}
@@ -64,8 +66,11 @@ func ParseCmdline(raw []byte) []string {
 }
 
 // Stat reads /proc/<pid>/stat.
-func (fs FS) Stat(pid int32) (Stat, error) {
-	raw, err := os.ReadFile(fs.path(pid, "stat"))
+func (fs FS) Stat(pid int32) (Stat, error) { return fs.NewReader().Stat(pid) }
+
+// Stat reads /proc/<pid>/stat.
+func (r *Reader) Stat(pid int32) (Stat, error) {
+	raw, err := r.file(pid, "stat")
 	if err != nil {
 		return Stat{}, fmt.Errorf("reading the stat of pid %d: %w", pid, err)
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 )
 
@@ -20,26 +18,14 @@ type Status struct {
 var errStatus = errors.New("malformed status")
 
 // Status reads /proc/<pid>/status.
-func (fs FS) Status(pid int32) (Status, error) {
-	raw, err := os.ReadFile(fs.path(pid, "status"))
+func (fs FS) Status(pid int32) (Status, error) { return fs.NewReader().Status(pid) }
+
+// Status reads /proc/<pid>/status.
+func (r *Reader) Status(pid int32) (Status, error) {
+	raw, err := r.file(pid, "status")
 	if err != nil {
 		return Status{}, fmt.Errorf("reading the status of pid %d: %w", pid, err)
 	}
-	return parseStatusOf(pid, raw)
-}
-
-// StatusBuf is Status reading through buf, which it returns grown for reuse.
-func (fs FS) StatusBuf(pid int32, buf []byte) (Status, []byte, error) {
-	buf, err := readInto(fs.path(pid, "status"), buf[:0])
-	if err != nil {
-		return Status{}, buf, fmt.Errorf("reading the status of pid %d: %w", pid, err)
-	}
-	st, err := parseStatusOf(pid, buf)
-	return st, buf, err
-}
-
-// parseStatusOf parses raw as the status of pid.
-func parseStatusOf(pid int32, raw []byte) (Status, error) {
 	st, err := ParseStatus(raw)
 	if err != nil {
 		return Status{}, fmt.Errorf("parsing the status of pid %d: %w", pid, err)
@@ -47,34 +33,12 @@ func parseStatusOf(pid int32, raw []byte) (Status, error) {
 	return st, nil
 }
 
-// readInto appends the whole file at path to buf.
-func readInto(path string, buf []byte) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return buf, err
-	}
-	defer f.Close()
-	if cap(buf) < 2048 {
-		buf = make([]byte, 0, 2048) // a status file is about 1.5 KiB
-	}
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := f.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err == io.EOF {
-			return buf, nil
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-}
+// Cwd returns the target of /proc/<pid>/cwd.
+func (fs FS) Cwd(pid int32) (string, error) { return fs.NewReader().Cwd(pid) }
 
 // Cwd returns the target of /proc/<pid>/cwd.
-func (fs FS) Cwd(pid int32) (string, error) {
-	cwd, err := os.Readlink(fs.path(pid, "cwd"))
+func (r *Reader) Cwd(pid int32) (string, error) {
+	cwd, err := r.link(pid, "cwd")
 	if err != nil {
 		return "", fmt.Errorf("reading the working directory of pid %d: %w", pid, err)
 	}

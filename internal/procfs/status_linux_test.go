@@ -23,9 +23,12 @@ func TestRealSelfStatus(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, stat.Comm, st.Name)
 
-	st2, _, err := fs.StatusBuf(pid, nil)
-	require.NoError(t, err)
-	require.Equal(t, st, st2)
+	r := fs.NewReader()
+	for range 2 { // the second read reuses the first's memory
+		st2, err := r.Status(pid)
+		require.NoError(t, err)
+		require.Equal(t, st, st2)
+	}
 }
 
 func TestRealSelfCwd(t *testing.T) {
@@ -50,12 +53,11 @@ func BenchmarkRealStatus(b *testing.B) {
 			}
 		}
 	})
-	b.Run("StatusBuf", func(b *testing.B) {
+	b.Run("Reader", func(b *testing.B) {
 		b.ReportAllocs()
-		var buf []byte
+		r := fs.NewReader()
 		for b.Loop() {
-			var err error
-			if _, buf, err = fs.StatusBuf(pid, buf); err != nil {
+			if _, err := r.Status(pid); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -108,13 +108,12 @@ func TestFakeTreeStatusCwd(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, Status{Name: "nginx: worker\nprocess", TGID: 812, PPID: 1}, st)
 
-	buf := make([]byte, 0, 8) // too small on purpose, so that StatusBuf must grow it
-	st2, buf, err := fs.StatusBuf(812, buf)
-	require.NoError(t, err)
-	require.Equal(t, st, st2)
-	require.Equal(t, shortStatus(`nginx: worker\nprocess`), string(buf))
-	_, _, err = fs.StatusBuf(812, buf)
-	require.NoError(t, err)
+	r := fs.NewReader()
+	for range 2 {
+		st2, err := r.Status(812)
+		require.NoError(t, err)
+		require.Equal(t, st, st2)
+	}
 
 	cwd, err := fs.Cwd(812)
 	require.NoError(t, err)
@@ -123,15 +122,15 @@ func TestFakeTreeStatusCwd(t *testing.T) {
 	_, err = fs.Status(813)
 	require.ErrorIs(t, err, errStatus)
 	require.ErrorContains(t, err, "parsing the status of pid 813")
-	_, _, err = fs.StatusBuf(813, nil)
+	_, err = r.Status(813)
 	require.ErrorIs(t, err, errStatus)
 
 	_, err = fs.Status(9)
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.ErrorContains(t, err, "reading the status of pid 9")
-	_, _, err = fs.StatusBuf(9, nil)
+	_, err = r.Status(9)
 	require.ErrorIs(t, err, os.ErrNotExist)
-	require.ErrorContains(t, err, "pid 9")
+	require.ErrorContains(t, err, filepath.Join(root, "9", "status"), "the error names the file")
 	_, err = fs.Cwd(813)
 	require.ErrorIs(t, err, os.ErrNotExist)
 	require.ErrorContains(t, err, "reading the working directory of pid 813")

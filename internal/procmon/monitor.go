@@ -323,12 +323,13 @@ func (m *Monitor) stopWorkers() {
 // work runs the callbacks for the events of one queue.
 func (m *Monitor) work(q chan *ProcessEvent) {
 	defer m.busy.Done()
+	rd := m.fs.NewReader()
 	for ev := range q {
 		if m.abandon.Load() {
 			m.ctr.dropped[ev.Kind].Add(1)
 			continue
 		}
-		m.readLate(ev.Process)
+		m.readLate(rd, ev.Process)
 		trackIDs(ev)
 		list := &m.otherSubs
 		switch ev.Kind {
@@ -392,7 +393,7 @@ func (m *Monitor) run(src Source) {
 		runtime.LockOSThread() // never unlocked: the thread ends with the loop
 		m.cfg.ReaderSetup()
 	}
-	sink := loopSink{m}
+	sink := loopSink{m, m.fs.NewReader()}
 	var lastOverrunScan time.Time
 	overrunScanDue := false
 	for {
@@ -516,6 +517,7 @@ func (m *Monitor) scan(kind ScanKind) error {
 	m.table.beginScan()
 	defer m.table.endScan()
 	now := time.Now()
+	rd := m.fs.NewReader()
 	// Read everything first, so that every process's parent is known
 	// whatever the order of the pids.
 	found := make(map[int32]*Process, len(pids))
@@ -523,7 +525,7 @@ func (m *Monitor) scan(kind ScanKind) error {
 		if m.ctx.Err() != nil {
 			return nil
 		}
-		if p, ok := m.read(pid); ok {
+		if p, ok := m.read(rd, pid); ok {
 			found[pid] = p
 		}
 	}
@@ -571,15 +573,15 @@ func (m *Monitor) queueOf(pid int32) chan *ProcessEvent {
 // least to a process about to exit: the exe link, then stat (which a zombie
 // still has), status and the command line. The rest is read by the worker
 // (readLate). ok is false when the process is already gone.
-func (m *Monitor) read(pid int32) (p *Process, ok bool) {
+func (m *Monitor) read(rd *procfs.Reader, pid int32) (p *Process, ok bool) {
 	p = &Process{PID: pid, Missing: 1<<FieldCwd | 1<<FieldCgroup}
 	miss := func(f Field) {
 		p.Missing |= 1 << f
 		m.ctr.misses[f].Add(1)
 	}
-	exe, exeErr := m.fs.Exe(pid)
+	exe, exeErr := rd.Exe(pid)
 	p.Exe = exe
-	st, err := m.fs.Stat(pid)
+	st, err := rd.Stat(pid)
 	if err == nil {
 		p.PPID, p.StartTicks, p.Comm = st.PPID, st.StartTicks, st.Comm
 		p.PGID, p.SID, p.Interactive = st.PGRP, st.Session, st.TTY != 0
@@ -594,12 +596,12 @@ func (m *Monitor) read(pid int32) (p *Process, ok bool) {
 	default:
 		miss(FieldExe)
 	}
-	if status, err := m.fs.Status(pid); err == nil {
+	if status, err := rd.Status(pid); err == nil {
 		p.UIDs, p.GIDs, p.IDsKnown = status.UIDs, status.GIDs, true
 	} else {
 		miss(FieldStatus)
 	}
-	if p.Args, err = m.fs.Cmdline(pid); err != nil {
+	if p.Args, err = rd.Cmdline(pid); err != nil {
 		miss(FieldCmdline)
 	}
 	return p, p.Has(FieldExe) || p.Has(FieldStat)
@@ -619,18 +621,18 @@ func (m *Monitor) nameParent(p *Process) {
 // now would not have been named in time anyway. It runs once per entry, for
 // the first event of it that the worker sees; the worker is the only one
 // that touches these fields.
-func (m *Monitor) readLate(p *Process) {
+func (m *Monitor) readLate(rd *procfs.Reader, p *Process) {
 	if p.lateRead {
 		return
 	}
 	p.lateRead = true
-	if cwd, err := m.fs.Cwd(p.PID); err == nil {
+	if cwd, err := rd.Cwd(p.PID); err == nil {
 		p.Cwd = cwd
 		p.Missing &^= 1 << FieldCwd
 	} else {
 		m.ctr.misses[FieldCwd].Add(1)
 	}
-	if cg, err := m.fs.Cgroup(p.PID); err == nil {
+	if cg, err := rd.Cgroup(p.PID); err == nil {
 		p.Cgroup, p.ContainerID = cg, procfs.ContainerID(cg)
 		p.Missing &^= 1 << FieldCgroup
 	} else {
@@ -639,7 +641,10 @@ func (m *Monitor) readLate(p *Process) {
 }
 
 // loopSink is the main loop's view of the source's output.
-type loopSink struct{ m *Monitor }
+type loopSink struct {
+	m  *Monitor
+	rd *procfs.Reader // the main loop's
+}
 
 func (s loopSink) Lost(n uint64) {
 	s.m.ctr.kernelLost.Add(n)
@@ -692,7 +697,7 @@ func (s loopSink) exec(ev *Event) {
 	if !m.tracking() {
 		return
 	}
-	p, _ := m.read(ev.TGID)
+	p, _ := m.read(s.rd, ev.TGID)
 	if p.PPID == 0 {
 		// Gone before its stat was read: its fork said who the parent was.
 		if old := m.table.get(p.PID); old != nil {
