@@ -342,10 +342,6 @@ func (m *Monitor) work(q chan *ProcessEvent) {
 			s.fn(ev)
 			m.ctr.callbacksExecuted.Add(1)
 		}
-		// Give up the processor between events: the reader, woken by the
-		// kernel, needs one at once to read the next exec before that
-		// process is gone, and would otherwise wait for preemption.
-		runtime.Gosched()
 	}
 }
 
