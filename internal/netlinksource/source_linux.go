@@ -171,8 +171,12 @@ func (s *source) release() {
 }
 
 // wait blocks until the socket is readable, Close is called, or timeout
-// passes (a negative timeout waits for ever). ready is false on timeout.
+// passes (a negative timeout waits for ever, first in waitHeld). ready is
+// false on timeout.
 func (s *source) wait(timeout time.Duration) (ready bool, err error) {
+	if timeout < 0 && s.waitHeld() {
+		return s.readyUnlessClosed(1)
+	}
 	ms := -1
 	if timeout >= 0 {
 		ms = int(timeout.Milliseconds())
@@ -185,11 +189,18 @@ func (s *source) wait(timeout time.Duration) (ready bool, err error) {
 			continue
 		case err != nil:
 			return false, err
-		case s.pfds[1].Revents != 0 || s.closing.Load():
-			return false, errClosed
 		}
-		return n > 0, nil
+		return s.readyUnlessClosed(n)
 	}
+}
+
+// readyUnlessClosed turns a poll that found n descriptors ready into wait's
+// answer: errClosed when Close was called.
+func (s *source) readyUnlessClosed(n int) (bool, error) {
+	if s.pfds[1].Revents != 0 || s.closing.Load() {
+		return false, errClosed
+	}
+	return n > 0, nil
 }
 
 // holdWait is the default for Config.HoldWait: a few gaps between events of
@@ -360,12 +371,6 @@ func (s *source) Receive(sink procmon.Sink) error {
 		n, err := s.readBatch(sink)
 		if n > 0 || err != nil {
 			return err
-		}
-		if s.waitHeld() {
-			if s.pfds[1].Revents != 0 || s.closing.Load() {
-				return errClosed
-			}
-			continue
 		}
 		if _, err := s.wait(-1); err != nil {
 			return err

@@ -33,7 +33,7 @@ type Stat struct {
 // Exe returns the target of /proc/<pid>/exe.
 func (fs FS) Exe(pid int32) (string, error) { return fs.NewReader().Exe(pid) }
 
-// Exe returns the target of /proc/<pid>/exe.
+// Exe is FS.Exe through r.
 func (r *Reader) Exe(pid int32) (string, error) {
 	exe, err := r.link(pid, "exe")
 	if err != nil {
@@ -68,7 +68,7 @@ func ParseCmdline(raw []byte) []string {
 // Stat reads /proc/<pid>/stat.
 func (fs FS) Stat(pid int32) (Stat, error) { return fs.NewReader().Stat(pid) }
 
-// Stat reads /proc/<pid>/stat.
+// Stat is FS.Stat through r.
 func (r *Reader) Stat(pid int32) (Stat, error) {
 	raw, err := r.file(pid, "stat")
 	if err != nil {

@@ -20,7 +20,7 @@ var errStatus = errors.New("malformed status")
 // Status reads /proc/<pid>/status.
 func (fs FS) Status(pid int32) (Status, error) { return fs.NewReader().Status(pid) }
 
-// Status reads /proc/<pid>/status.
+// Status is FS.Status through r.
 func (r *Reader) Status(pid int32) (Status, error) {
 	raw, err := r.file(pid, "status")
 	if err != nil {
@@ -36,7 +36,7 @@ func (r *Reader) Status(pid int32) (Status, error) {
 // Cwd returns the target of /proc/<pid>/cwd.
 func (fs FS) Cwd(pid int32) (string, error) { return fs.NewReader().Cwd(pid) }
 
-// Cwd returns the target of /proc/<pid>/cwd.
+// Cwd is FS.Cwd through r.
 func (r *Reader) Cwd(pid int32) (string, error) {
 	cwd, err := r.link(pid, "cwd")
 	if err != nil {
