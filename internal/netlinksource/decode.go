@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // Wire constants of the proc connector (linux/connector.h, linux/cn_proc.h).
@@ -44,6 +44,11 @@ var ne = binary.NativeEndian
 type header struct {
 	seq uint32 // per-CPU sequence number, or the request's for an ack
 	ack uint32
+	// isAck marks the kernel's answer to a subscription (PROC_EVENT_NONE),
+	// ours or another listener's; it is no process event, and ackErr is its
+	// errno.
+	isAck  bool
+	ackErr uint32
 }
 
 // Decoding failures. Each is counted as a malformed message and skipped.
@@ -55,7 +60,7 @@ var (
 
 // decode decodes one netlink message (header included) into ev, reusing it.
 // It never allocates and never panics on short or odd input.
-func decode(b []byte, ev *procmon.Event) (header, error) {
+func decode(b []byte, ev *procevent.Event) (header, error) {
 	if len(b) < nlmsgHdrLen+cnMsgLen+procEvHdrLen {
 		return header{}, errTruncated
 	}
@@ -75,7 +80,7 @@ func decode(b []byte, ev *procmon.Event) (header, error) {
 	}
 	b = b[:dataLen]
 
-	*ev = procmon.Event{}
+	*ev = procevent.Event{}
 	what := ne.Uint32(b[0:4])
 	ev.CPU = ne.Uint32(b[4:8])
 	ev.Timestamp = ne.Uint64(b[8:16])
@@ -84,26 +89,26 @@ func decode(b []byte, ev *procmon.Event) (header, error) {
 	var need int
 	switch what {
 	case evNone:
-		ev.Kind, need = procmon.KindNone, 4
+		need = 4
 	case evFork:
-		ev.Kind, need = procmon.KindFork, 16
+		ev.Kind, need = procevent.KindFork, 16
 	case evExec:
-		ev.Kind, need = procmon.KindExec, 8
+		ev.Kind, need = procevent.KindExec, 8
 	case evUID:
-		ev.Kind, need = procmon.KindUID, 16
+		ev.Kind, need = procevent.KindUID, 16
 	case evGID:
-		ev.Kind, need = procmon.KindGID, 16
+		ev.Kind, need = procevent.KindGID, 16
 	case evSID:
-		ev.Kind, need = procmon.KindSID, 8
+		ev.Kind, need = procevent.KindSID, 8
 	case evPtrace:
-		ev.Kind, need = procmon.KindPtrace, 16
+		ev.Kind, need = procevent.KindPtrace, 16
 	case evComm:
-		ev.Kind, need = procmon.KindComm, 24
+		ev.Kind, need = procevent.KindComm, 24
 	case evCoredump:
-		ev.Kind, need = procmon.KindCoredump, 16
+		ev.Kind, need = procevent.KindCoredump, 16
 	case evExit, evNonzeroExt:
 		// Kernels before 4.18 send no parent in the exit event.
-		ev.Kind, need = procmon.KindExit, 16
+		ev.Kind, need = procevent.KindExit, 16
 	default:
 		return h, errUnknown
 	}
@@ -112,25 +117,27 @@ func decode(b []byte, ev *procmon.Event) (header, error) {
 	}
 	i32 := func(off int) int32 { return int32(ne.Uint32(d[off : off+4])) }
 
+	if what == evNone {
+		h.isAck, h.ackErr = true, ne.Uint32(d[0:4])
+		return h, nil
+	}
 	switch ev.Kind {
-	case procmon.KindNone:
-		ev.AckErr = ne.Uint32(d[0:4])
-	case procmon.KindFork:
+	case procevent.KindFork:
 		ev.ParentPID, ev.ParentTGID = i32(0), i32(4)
 		ev.PID, ev.TGID = i32(8), i32(12)
-	case procmon.KindUID, procmon.KindGID:
+	case procevent.KindUID, procevent.KindGID:
 		ev.PID, ev.TGID = i32(0), i32(4)
 		ev.RealID, ev.EffectiveID = ne.Uint32(d[8:12]), ne.Uint32(d[12:16])
-	case procmon.KindPtrace:
+	case procevent.KindPtrace:
 		ev.PID, ev.TGID = i32(0), i32(4)
 		ev.TracerPID, ev.TracerTGID = i32(8), i32(12)
-	case procmon.KindComm:
+	case procevent.KindComm:
 		ev.PID, ev.TGID = i32(0), i32(4)
 		copy(ev.Comm[:], d[8:24])
-	case procmon.KindCoredump:
+	case procevent.KindCoredump:
 		ev.PID, ev.TGID = i32(0), i32(4)
 		ev.ParentPID, ev.ParentTGID = i32(8), i32(12)
-	case procmon.KindExit:
+	case procevent.KindExit:
 		ev.PID, ev.TGID = i32(0), i32(4)
 		ev.ExitStatus, ev.ExitSignal = ne.Uint32(d[8:12]), ne.Uint32(d[12:16])
 		if len(d) >= 24 {
@@ -140,37 +147,4 @@ func decode(b []byte, ev *procmon.Event) (header, error) {
 		ev.PID, ev.TGID = i32(0), i32(4)
 	}
 	return h, nil
-}
-
-// seqTracker keeps the last sequence number seen on each CPU. The kernel
-// numbers proc events per CPU before it filters them per socket, so a jump
-// counts exactly the events this monitor missed. It outlives each socket, so
-// the events missed while a socket was being replaced are counted too.
-type seqTracker struct {
-	last []uint32
-	seen []bool
-}
-
-// observe records seq for cpu and returns how many events were skipped.
-func (t *seqTracker) observe(cpu, seq uint32) uint64 {
-	if cpu >= 1<<16 {
-		return 0 // not a real CPU number; never index with it
-	}
-	if int(cpu) >= len(t.last) {
-		n := int(cpu) + 1
-		t.last = append(t.last, make([]uint32, n-len(t.last))...)
-		t.seen = append(t.seen, make([]bool, n-len(t.seen))...)
-	}
-	prev, seen := t.last[cpu], t.seen[cpu]
-	t.last[cpu], t.seen[cpu] = seq, true
-	if !seen {
-		return 0
-	}
-	gap := seq - prev - 1 // wraps correctly at 2^32
-	if gap >= 1<<31 {
-		// Behind the last number: the counter was reset or the message
-		// reordered; start again from here rather than count a huge loss.
-		return 0
-	}
-	return uint64(gap)
 }

@@ -3,7 +3,7 @@ package netlinksource
 import (
 	"testing"
 
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // BenchmarkDecode decodes the three events of a process's life as the kernel
@@ -18,7 +18,7 @@ func BenchmarkDecode(b *testing.B) {
 		{"exit", message(evExit, 1, 7, 101, 11, 11, 0, 17, 10, 10)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var ev procmon.Event
+			var ev procevent.Event
 			b.ReportAllocs()
 			b.SetBytes(int64(len(bc.msg)))
 			for b.Loop() {

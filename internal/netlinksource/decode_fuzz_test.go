@@ -5,9 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
-
-	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
 // fuzzSeeds returns a well-formed message of every kind the kernel sends.
@@ -56,9 +55,9 @@ func FuzzDecode(f *testing.F) {
 		f.Add(short)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var ev procmon.Event
+		var ev procevent.Event
 		if _, err := decode(b, &ev); err == nil {
-			require.Less(t, ev.Kind, procmon.NumKinds, "kind of a decoded event")
+			require.Less(t, ev.Kind, procevent.NumKinds, "kind of a decoded event")
 		}
 		if len(b) < 4 {
 			return
@@ -70,11 +69,11 @@ func FuzzDecode(f *testing.F) {
 		// Whatever follows nlmsg_len, the input's own bytes included, must
 		// not change the outcome: decode reads one message and nothing past it.
 		msg := slices.Clone(b[:nlLen])
-		var alone procmon.Event
+		var alone procevent.Event
 		hAlone, errAlone := decode(msg, &alone)
 		for _, tail := range append(trailers(), b[nlLen:]) {
 			padded := append(slices.Clone(msg), tail...)
-			var got procmon.Event
+			var got procevent.Event
 			hGot, errGot := decode(padded, &got)
 			require.Equal(t, errAlone == nil, errGot == nil,
 				"message %x: alone %v, followed by %x: %v", msg, errAlone, tail, errGot)

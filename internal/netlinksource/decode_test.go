@@ -3,9 +3,8 @@ package netlinksource
 import (
 	"testing"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
-
-	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
 // message builds a proc connector message as the kernel sends it: nlmsghdr,
@@ -35,36 +34,36 @@ func TestDecodeEveryKind(t *testing.T) {
 	tests := []struct {
 		name string
 		msg  []byte
-		want procmon.Event
+		want procevent.Event
 	}{
 		{"fork", message(evFork, 1, 5, 99, 10, 10, 11, 11),
-			procmon.Event{Kind: procmon.KindFork, CPU: 1, Timestamp: 99, ParentPID: 10, ParentTGID: 10, PID: 11, TGID: 11}},
+			procevent.Event{Kind: procevent.KindFork, CPU: 1, Timestamp: 99, ParentPID: 10, ParentTGID: 10, PID: 11, TGID: 11}},
 		{"exec", message(evExec, 0, 6, 100, 12, 12),
-			procmon.Event{Kind: procmon.KindExec, Timestamp: 100, PID: 12, TGID: 12}},
+			procevent.Event{Kind: procevent.KindExec, Timestamp: 100, PID: 12, TGID: 12}},
 		{"exit", message(evExit, 1, 7, 101, 13, 13, 0x0100, 17, 1, 1),
-			procmon.Event{Kind: procmon.KindExit, CPU: 1, Timestamp: 101, PID: 13, TGID: 13, ExitStatus: 0x100, ExitSignal: 17, ParentPID: 1, ParentTGID: 1}},
+			procevent.Event{Kind: procevent.KindExit, CPU: 1, Timestamp: 101, PID: 13, TGID: 13, ExitStatus: 0x100, ExitSignal: 17, ParentPID: 1, ParentTGID: 1}},
 		{"exit without parent", message(evExit, 1, 7, 101, 13, 13, 9, 17),
-			procmon.Event{Kind: procmon.KindExit, CPU: 1, Timestamp: 101, PID: 13, TGID: 13, ExitStatus: 9, ExitSignal: 17}},
+			procevent.Event{Kind: procevent.KindExit, CPU: 1, Timestamp: 101, PID: 13, TGID: 13, ExitStatus: 9, ExitSignal: 17}},
 		{"nonzero exit", message(evNonzeroExt, 1, 7, 101, 13, 13, 0x0200, 17, 1, 1),
-			procmon.Event{Kind: procmon.KindExit, CPU: 1, Timestamp: 101, PID: 13, TGID: 13, ExitStatus: 0x200, ExitSignal: 17, ParentPID: 1, ParentTGID: 1}},
+			procevent.Event{Kind: procevent.KindExit, CPU: 1, Timestamp: 101, PID: 13, TGID: 13, ExitStatus: 0x200, ExitSignal: 17, ParentPID: 1, ParentTGID: 1}},
 		{"uid", message(evUID, 0, 8, 102, 14, 14, 1000, 0),
-			procmon.Event{Kind: procmon.KindUID, Timestamp: 102, PID: 14, TGID: 14, RealID: 1000}},
+			procevent.Event{Kind: procevent.KindUID, Timestamp: 102, PID: 14, TGID: 14, RealID: 1000}},
 		{"gid", message(evGID, 0, 8, 102, 14, 14, 100, 101),
-			procmon.Event{Kind: procmon.KindGID, Timestamp: 102, PID: 14, TGID: 14, RealID: 100, EffectiveID: 101}},
+			procevent.Event{Kind: procevent.KindGID, Timestamp: 102, PID: 14, TGID: 14, RealID: 100, EffectiveID: 101}},
 		{"sid", message(evSID, 0, 9, 103, 15, 15),
-			procmon.Event{Kind: procmon.KindSID, Timestamp: 103, PID: 15, TGID: 15}},
+			procevent.Event{Kind: procevent.KindSID, Timestamp: 103, PID: 15, TGID: 15}},
 		{"ptrace", message(evPtrace, 0, 9, 103, 16, 16, 20, 20),
-			procmon.Event{Kind: procmon.KindPtrace, Timestamp: 103, PID: 16, TGID: 16, TracerPID: 20, TracerTGID: 20}},
+			procevent.Event{Kind: procevent.KindPtrace, Timestamp: 103, PID: 16, TGID: 16, TracerPID: 20, TracerTGID: 20}},
 		{"comm", message(evComm, 0, 9, 103, append([]uint32{17, 18}, comm...)...),
-			procmon.Event{Kind: procmon.KindComm, Timestamp: 103, PID: 17, TGID: 18, Comm: [16]byte{'h', 'e', 'l', 'l', 'o'}}},
+			procevent.Event{Kind: procevent.KindComm, Timestamp: 103, PID: 17, TGID: 18, Comm: [16]byte{'h', 'e', 'l', 'l', 'o'}}},
 		{"coredump", message(evCoredump, 0, 9, 103, 19, 19, 1, 1),
-			procmon.Event{Kind: procmon.KindCoredump, Timestamp: 103, PID: 19, TGID: 19, ParentPID: 1, ParentTGID: 1}},
+			procevent.Event{Kind: procevent.KindCoredump, Timestamp: 103, PID: 19, TGID: 19, ParentPID: 1, ParentTGID: 1}},
 		{"ack", message(evNone, 0xffffffff, 42, 1, 0),
-			procmon.Event{Kind: procmon.KindNone, CPU: 0xffffffff, Timestamp: 1}},
+			procevent.Event{CPU: 0xffffffff, Timestamp: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ev procmon.Event
+			var ev procevent.Event
 			ev.Comm[3] = 'x' // decode must reset what the last event left
 			_, err := decode(tt.msg, &ev)
 			require.NoError(t, err)
@@ -76,11 +75,11 @@ func TestDecodeEveryKind(t *testing.T) {
 func TestDecodeHeader(t *testing.T) {
 	msg := message(evNone, 0xffffffff, 42, 1, 1)
 	ne.PutUint32(msg[nlmsgHdrLen+12:], 7)
-	var ev procmon.Event
+	var ev procevent.Event
 	h, err := decode(msg, &ev)
 	require.NoError(t, err)
-	require.Equal(t, header{seq: 42, ack: 7}, h)
-	require.Equal(t, uint32(1), ev.AckErr)
+	require.Equal(t, header{seq: 42, ack: 7, isAck: true, ackErr: 1}, h)
+	require.Zero(t, ev.Kind, "an acknowledgement is no process event")
 }
 
 func TestDecodeRejects(t *testing.T) {
@@ -107,7 +106,7 @@ func TestDecodeRejects(t *testing.T) {
 		"short exec":        {shortExec, errTruncated},
 	} {
 		t.Run(name, func(t *testing.T) {
-			var ev procmon.Event
+			var ev procevent.Event
 			_, err := decode(tc.msg, &ev)
 			require.ErrorIs(t, err, tc.want)
 		})
@@ -116,7 +115,7 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestDecodeAllocatesNothing(t *testing.T) {
 	msg := message(evExit, 1, 7, 101, 13, 13, 0, 17, 1, 1)
-	var ev procmon.Event
+	var ev procevent.Event
 	allocs := testing.AllocsPerRun(100, func() {
 		_, _ = decode(msg, &ev)
 	})

@@ -5,17 +5,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
 
 // slowSource makes a reader that falls behind: it pauses after each Receive.
 type slowSource struct {
-	procmon.Source
+	procevent.Source
 	pause time.Duration
 }
 
-func (s slowSource) Receive(sink procmon.Sink) error {
+func (s slowSource) Receive(sink procevent.Sink) error {
 	err := s.Source.Receive(sink)
 	time.Sleep(s.pause)
 	return err
@@ -36,7 +37,7 @@ func BenchmarkOverrunStrategy(b *testing.B) {
 			for range b.N {
 				open := NewOpener(Config{ProcRoot: "/proc", ReceiveBuffer: 4096})
 				m := procmon.New(procmon.Config{
-					Open: func() (procmon.Source, error) {
+					Open: func() (procevent.Source, error) {
 						src, err := open()
 						if err != nil {
 							return nil, err

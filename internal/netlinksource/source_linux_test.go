@@ -17,7 +17,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
 
@@ -40,16 +40,16 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// recorder is a procmon.Sink that keeps copies of what it is handed.
+// recorder is a procevent.Sink that keeps copies of what it is handed.
 type recorder struct {
-	events    []procmon.Event
+	events    []procevent.Event
 	lost      uint64
 	malformed int
 }
 
-func (r *recorder) Event(ev *procmon.Event) { r.events = append(r.events, *ev) }
-func (r *recorder) Lost(n uint64)           { r.lost += n }
-func (r *recorder) Malformed()              { r.malformed++ }
+func (r *recorder) Event(ev *procevent.Event) { r.events = append(r.events, *ev) }
+func (r *recorder) Lost(n uint64)             { r.lost += n }
+func (r *recorder) Malformed()                { r.malformed++ }
 
 func TestHandleDatagram(t *testing.T) {
 	s := &source{tr: &seqTracker{}}
@@ -80,11 +80,11 @@ type syncRecorder struct {
 	r  recorder
 }
 
-func (s *syncRecorder) Event(ev *procmon.Event) { s.mu.Lock(); s.r.Event(ev); s.mu.Unlock() }
-func (s *syncRecorder) Lost(n uint64)           { s.mu.Lock(); s.r.Lost(n); s.mu.Unlock() }
-func (s *syncRecorder) Malformed()              { s.mu.Lock(); s.r.Malformed(); s.mu.Unlock() }
+func (s *syncRecorder) Event(ev *procevent.Event) { s.mu.Lock(); s.r.Event(ev); s.mu.Unlock() }
+func (s *syncRecorder) Lost(n uint64)             { s.mu.Lock(); s.r.Lost(n); s.mu.Unlock() }
+func (s *syncRecorder) Malformed()                { s.mu.Lock(); s.r.Malformed(); s.mu.Unlock() }
 
-func (s *syncRecorder) find(kind procmon.Kind, pid int32) (procmon.Event, bool) {
+func (s *syncRecorder) find(kind procevent.Kind, pid int32) (procevent.Event, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, ev := range s.r.events {
@@ -92,15 +92,15 @@ func (s *syncRecorder) find(kind procmon.Kind, pid int32) (procmon.Event, bool) 
 			return ev, true
 		}
 	}
-	return procmon.Event{}, false
+	return procevent.Event{}, false
 }
 
 // receiveAll runs Receive until it fails and returns that error on done.
-func receiveAll(src procmon.Source, sink procmon.Sink) (done chan error) {
+func receiveAll(src procevent.Source, sink procevent.Sink) (done chan error) {
 	done = make(chan error, 1)
 	go func() {
 		for {
-			if err := src.Receive(sink); err != nil && !errors.Is(err, procmon.ErrOverrun) {
+			if err := src.Receive(sink); err != nil && !errors.Is(err, procevent.ErrOverrun) {
 				done <- err
 				return
 			}
@@ -140,15 +140,15 @@ func testReceivesForkExecExit(t *testing.T, hold time.Duration) {
 	pid := int32(cmd.Process.Pid)
 
 	require.Eventually(t, func() bool {
-		_, ok := rec.find(procmon.KindExit, pid)
+		_, ok := rec.find(procevent.KindExit, pid)
 		return ok
 	}, 5*time.Second, 10*time.Millisecond)
-	fork, ok := rec.find(procmon.KindFork, pid)
+	fork, ok := rec.find(procevent.KindFork, pid)
 	require.True(t, ok, "fork of %d", pid)
 	require.Equal(t, int32(os.Getpid()), fork.ParentTGID)
-	_, ok = rec.find(procmon.KindExec, pid)
+	_, ok = rec.find(procevent.KindExec, pid)
 	require.True(t, ok, "exec of %d", pid)
-	exit, _ := rec.find(procmon.KindExit, pid)
+	exit, _ := rec.find(procevent.KindExit, pid)
 	require.Equal(t, pid, exit.TGID)
 	require.Equal(t, uint32(3<<8), exit.ExitStatus)
 	require.Equal(t, int32(os.Getpid()), exit.ParentTGID)

@@ -1,18 +1,22 @@
 package procmon
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
+)
 
 // counters are the monitor's telemetry, updated without locks.
 type counters struct {
-	events            [NumKinds]atomic.Uint64
+	events            [procevent.NumKinds]atomic.Uint64
 	exec              atomic.Uint64
 	exit              atomic.Uint64
 	restarts          atomic.Uint64
 	reinitFailures    atomic.Uint64
 	scanFailures      atomic.Uint64
 	callbacksExecuted atomic.Uint64
-	dropped           [NumKinds]atomic.Uint64
-	misses            [NumFields]atomic.Uint64
+	dropped           [procevent.NumKinds]atomic.Uint64
+	misses            [procevent.NumFields]atomic.Uint64
 	pidReuse          atomic.Uint64
 	kernelLost        atomic.Uint64
 	malformed         atomic.Uint64
@@ -24,7 +28,7 @@ type counters struct {
 type Counters struct {
 	// Events counts every event the source delivered, by kind, thread events
 	// included.
-	Events [NumKinds]uint64
+	Events [procevent.NumKinds]uint64
 	// Exec and Exit count process execs and process exits (not thread exits).
 	Exec, Exit uint64
 	// Restarts counts source restarts after an error.
@@ -37,10 +41,10 @@ type Counters struct {
 	CallbacksExecuted uint64
 	// Dropped counts events dropped because a worker queue was full, by
 	// kind; ExecDropped and ExitDropped repeat its exec and exit counts.
-	Dropped                  [NumKinds]uint64
+	Dropped                  [procevent.NumKinds]uint64
 	ExecDropped, ExitDropped uint64
 	// Misses counts, by field, the /proc reads that failed at an exec.
-	Misses [NumFields]uint64
+	Misses [procevent.NumFields]uint64
 	// Tracked is the number of processes in the pid table now (a gauge).
 	Tracked uint64
 	// Evictions counts pid table entries dropped because the table was full.
@@ -70,7 +74,7 @@ func (c *counters) snapshot() Counters {
 	for k := range c.dropped {
 		s.Dropped[k] = c.dropped[k].Load()
 	}
-	s.ExecDropped, s.ExitDropped = s.Dropped[KindExec], s.Dropped[KindExit]
+	s.ExecDropped, s.ExitDropped = s.Dropped[procevent.KindExec], s.Dropped[procevent.KindExit]
 	for f := range c.misses {
 		s.Misses[f] = c.misses[f].Load()
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procfs"
 )
 
@@ -25,7 +26,7 @@ var (
 const ptsTTY = 136 << 8
 
 // allMissing is Missing when no field could be read.
-const allMissing = uint8(1<<NumFields - 1)
+const allMissing = procevent.AllFields
 
 // addEnriched lays out every file enrichment reads for the process st
 // describes, running exe with args in /home/u and testCgroup.
@@ -89,7 +90,7 @@ func TestExecEnrichment(t *testing.T) {
 	require.Equal(t, wantCurl(m), p)
 	require.Equal(t, startTime(4000), p.StartTime, "starttime is ticks of 10ms on the boot clock")
 	require.Equal(t, "curl", p.Name())
-	for f := Field(0); f < NumFields; f++ {
+	for f := procevent.Field(0); f < procevent.NumFields; f++ {
 		require.True(t, p.Has(f), "field %s", f)
 	}
 	require.Equal(t, int32(250), got[0].ParentPID)
@@ -98,7 +99,7 @@ func TestExecEnrichment(t *testing.T) {
 	require.Len(t, parent, 1)
 	require.Empty(t, parent[0].Process.ParentName, "init was never seen")
 	require.Equal(t, int32(1), parent[0].Process.PPID)
-	require.Equal(t, [NumFields]uint64{}, m.Counters().Misses)
+	require.Equal(t, [procevent.NumFields]uint64{}, m.Counters().Misses)
 }
 
 func TestExecParentNameNeedsParentInTable(t *testing.T) {
@@ -113,7 +114,7 @@ func TestExecParentNameNeedsParentInTable(t *testing.T) {
 	p := execs.wait(t, 1)[0].Process
 	require.Empty(t, p.ParentName)
 	require.Equal(t, int32(250), p.PPID)
-	require.True(t, p.Has(FieldExe))
+	require.True(t, p.Has(procevent.FieldExe))
 }
 
 func TestExecNotInteractive(t *testing.T) {
@@ -147,7 +148,7 @@ func TestExecHostProcessHasNoContainer(t *testing.T) {
 	p := execs.wait(t, 1)[0].Process
 	require.Equal(t, "/system.slice/cron.service", p.Cgroup)
 	require.Empty(t, p.ContainerID)
-	require.True(t, p.Has(FieldCgroup), "a host cgroup was read: it is not missing")
+	require.True(t, p.Has(procevent.FieldCgroup), "a host cgroup was read: it is not missing")
 }
 
 func TestExecMisses(t *testing.T) {
@@ -161,16 +162,16 @@ func TestExecMisses(t *testing.T) {
 
 		src.sendEvents(t, execEvent(310, 1e9))
 		p := execs.wait(t, 1)[0].Process
-		require.Equal(t, uint8(1<<FieldExe|1<<FieldStatus|1<<FieldCmdline|1<<FieldCwd|1<<FieldCgroup), p.Missing)
-		require.True(t, p.Has(FieldStat))
+		require.Equal(t, procevent.Fields(1<<procevent.FieldExe|1<<procevent.FieldStatus|1<<procevent.FieldCmdline|1<<procevent.FieldCwd|1<<procevent.FieldCgroup), p.Missing)
+		require.True(t, p.Has(procevent.FieldStat))
 		require.False(t, p.IDsKnown)
 		require.Nil(t, p.Args)
 		require.Empty(t, p.Exe)
 		require.Equal(t, "python3", p.Name(), "no executable: the command name stands in")
 		require.Equal(t, uint64(77), p.StartTicks)
 		require.Equal(t, int32(1), p.PPID)
-		var want [NumFields]uint64
-		for _, f := range []Field{FieldExe, FieldStatus, FieldCmdline, FieldCwd, FieldCgroup} {
+		var want [procevent.NumFields]uint64
+		for _, f := range []procevent.Field{procevent.FieldExe, procevent.FieldStatus, procevent.FieldCmdline, procevent.FieldCwd, procevent.FieldCgroup} {
 			want[f] = 1
 		}
 		require.Equal(t, want, m.Counters().Misses)
@@ -185,7 +186,7 @@ func TestExecMisses(t *testing.T) {
 		p := execs.wait(t, 1)[0].Process
 		require.Equal(t, &Process{PID: 311, Missing: allMissing}, p)
 		require.Empty(t, p.Name())
-		require.Equal(t, [NumFields]uint64{1, 1, 1, 1, 1, 1}, m.Counters().Misses)
+		require.Equal(t, [procevent.NumFields]uint64{1, 1, 1, 1, 1, 1}, m.Counters().Misses)
 	})
 	t.Run("counted per exec", func(t *testing.T) {
 		proc := newProcRoot(t)
@@ -197,7 +198,7 @@ func TestExecMisses(t *testing.T) {
 
 		src.sendEvents(t, execEvent(300, 1e9), execEvent(312, 1e9), execEvent(313, 1e9))
 		execs.wait(t, 3)
-		require.Equal(t, [NumFields]uint64{2, 2, 2, 2, 2, 2}, m.Counters().Misses, "two processes gone, one whole")
+		require.Equal(t, [procevent.NumFields]uint64{2, 2, 2, 2, 2, 2}, m.Counters().Misses, "two processes gone, one whole")
 	})
 }
 
@@ -234,8 +235,8 @@ func TestExitCarriesEnrichment(t *testing.T) {
 // working directory and container, or at least says it could not read them.
 func requireLateFields(t *testing.T, p *Process) {
 	t.Helper()
-	require.True(t, p.Cwd != "" || !p.Has(FieldCwd), "Cwd empty but not marked missing")
-	require.True(t, p.Cgroup != "" || !p.Has(FieldCgroup), "Cgroup empty but not marked missing")
+	require.True(t, p.Cwd != "" || !p.Has(procevent.FieldCwd), "Cwd empty but not marked missing")
+	require.True(t, p.Cgroup != "" || !p.Has(procevent.FieldCgroup), "Cgroup empty but not marked missing")
 	require.Equal(t, "/home/u", p.Cwd)
 	require.Equal(t, testContainerID, p.ContainerID)
 }
@@ -262,7 +263,7 @@ func TestLateFieldsWithoutExecCallback(t *testing.T) {
 		m.SubscribeOther(others.record)
 		src := initialize(t, m, op)
 
-		src.sendEvents(t, execEvent(300, 2e9), Event{Kind: KindComm, Timestamp: 3e9, PID: 300, TGID: 300})
+		src.sendEvents(t, execEvent(300, 2e9), procevent.Event{Kind: procevent.KindComm, Timestamp: 3e9, PID: 300, TGID: 300})
 		p := others.wait(t, 1)[0].Process
 		require.Equal(t, "/usr/bin/curl", p.Exe, "the comm event carries the table's entry")
 		requireLateFields(t, p)
@@ -420,16 +421,16 @@ func TestPidReuseOnlyForEntriesBeforeLoss(t *testing.T) {
 // otherEvents are the non-fork, non-exec, non-exit events the other
 // subscribers get, about nginx (400), its forked child (401) and an
 // unknown process (999).
-func otherEvents() []Event {
-	comm := Event{Kind: KindComm, CPU: 3, Timestamp: 3e9, PID: 400, TGID: 400}
+func otherEvents() []procevent.Event {
+	comm := procevent.Event{Kind: procevent.KindComm, CPU: 3, Timestamp: 3e9, PID: 400, TGID: 400}
 	copy(comm.Comm[:], "nginx: worker")
-	return []Event{
+	return []procevent.Event{
 		comm,
-		{Kind: KindUID, Timestamp: 4e9, PID: 400, TGID: 400, RealID: 1000, EffectiveID: 0},
-		{Kind: KindGID, Timestamp: 5e9, PID: 400, TGID: 400, RealID: 100, EffectiveID: 33},
-		{Kind: KindSID, Timestamp: 6e9, PID: 401, TGID: 401},
-		{Kind: KindPtrace, Timestamp: 7e9, PID: 999, TGID: 999, TracerPID: 7, TracerTGID: 7},
-		{Kind: KindCoredump, Timestamp: 8e9, PID: 400, TGID: 400, ParentPID: 1, ParentTGID: 1},
+		{Kind: procevent.KindUID, Timestamp: 4e9, PID: 400, TGID: 400, RealID: 1000, EffectiveID: 0},
+		{Kind: procevent.KindGID, Timestamp: 5e9, PID: 400, TGID: 400, RealID: 100, EffectiveID: 33},
+		{Kind: procevent.KindSID, Timestamp: 6e9, PID: 401, TGID: 401},
+		{Kind: procevent.KindPtrace, Timestamp: 7e9, PID: 999, TGID: 999, TracerPID: 7, TracerTGID: 7},
+		{Kind: procevent.KindCoredump, Timestamp: 8e9, PID: 400, TGID: 400, ParentPID: 1, ParentTGID: 1},
 	}
 }
 
@@ -444,11 +445,11 @@ func TestOtherEvents(t *testing.T) {
 	src := initialize(t, m, op)
 
 	fork := forkEvent(401, 400, 2e9)
-	thread := Event{Kind: KindFork, Timestamp: 2e9, PID: 402, TGID: 400, ParentPID: 400, ParentTGID: 400}
-	sent := append([]Event{execEvent(400, 1e9), fork, thread}, otherEvents()...)
+	thread := procevent.Event{Kind: procevent.KindFork, Timestamp: 2e9, PID: 402, TGID: 400, ParentPID: 400, ParentTGID: 400}
+	sent := append([]procevent.Event{execEvent(400, 1e9), fork, thread}, otherEvents()...)
 	src.sendEvents(t, sent...)
 
-	want := append([]Event{fork}, otherEvents()...)
+	want := append([]procevent.Event{fork}, otherEvents()...)
 	got := others.wait(t, len(want))
 	require.Len(t, got, len(want), "the exec and the thread's fork are not delivered")
 	for i, ev := range got {
@@ -460,14 +461,14 @@ func TestOtherEvents(t *testing.T) {
 	}
 
 	child := got[0]
-	require.Equal(t, KindFork, child.Kernel.Kind)
+	require.Equal(t, procevent.KindFork, child.Kernel.Kind)
 	require.Equal(t, int32(401), child.Process.PID)
 	require.Equal(t, int32(400), child.Process.PPID)
 	require.Equal(t, int32(400), child.ParentPID)
 	require.Equal(t, "/usr/sbin/nginx", child.Process.Exe, "a child runs its parent's program until it execs")
 	require.Equal(t, []string{"nginx", "-g", "daemon off;"}, child.Process.Args)
 	require.Equal(t, "nginx", child.Process.ParentName)
-	require.False(t, child.Process.Has(FieldStat))
+	require.False(t, child.Process.Has(procevent.FieldStat))
 
 	require.Equal(t, "nginx: worker", string(got[1].Kernel.Comm[:len("nginx: worker")]))
 	require.Zero(t, got[1].Kernel.Comm[len("nginx: worker")], "NUL-padded")
@@ -486,12 +487,12 @@ func TestOtherEvents(t *testing.T) {
 	require.Equal(t, int32(7), got[5].Kernel.TracerTGID)
 
 	c := m.Counters()
-	require.Equal(t, uint64(2), c.Events[KindFork], "thread forks are counted as events")
+	require.Equal(t, uint64(2), c.Events[procevent.KindFork], "thread forks are counted as events")
 	require.Nil(t, m.table.get(402), "a thread is not tracked")
 	require.NotNil(t, m.table.get(401))
 	require.Equal(t, uint64(2), c.Tracked)
 	require.Equal(t, uint64(len(want)), c.CallbacksExecuted)
-	require.Equal(t, [NumKinds]uint64{}, c.Dropped)
+	require.Equal(t, [procevent.NumKinds]uint64{}, c.Dropped)
 }
 
 func TestOtherEventsNotQueuedWithoutSubscribers(t *testing.T) {
@@ -508,18 +509,18 @@ func TestOtherEventsNotQueuedWithoutSubscribers(t *testing.T) {
 	src.sendEvents(t, execEvent(400, 1e9))
 	require.Eventually(t, func() bool { return g.entered.Load() == 1 }, waitFor, tick)
 	src.sendEvents(t, execEvent(400, 1e9))
-	require.Equal(t, [NumKinds]uint64{}, m.Counters().Dropped)
+	require.Equal(t, [procevent.NumKinds]uint64{}, m.Counters().Dropped)
 
 	for range 20 {
-		var evs []Event
+		var evs []procevent.Event
 		for i := range int32(10) {
 			evs = append(evs, forkEvent(1000+i, 400, 2e9))
 		}
 		src.sendEvents(t, append(evs, otherEvents()...)...)
 	}
 	c := m.Counters()
-	require.Equal(t, [NumKinds]uint64{}, c.Dropped, "nothing queued for no one")
-	require.Equal(t, uint64(200), c.Events[KindFork])
+	require.Equal(t, [procevent.NumKinds]uint64{}, c.Dropped, "nothing queued for no one")
+	require.Equal(t, uint64(200), c.Events[procevent.KindFork])
 	require.NotNil(t, m.table.get(1005), "forks are still tracked for the exit subscribers")
 	g.open()
 }
@@ -539,15 +540,15 @@ func TestOtherEventsDroppedWhenQueueFull(t *testing.T) {
 	}
 	require.Eventually(t, func() bool { return g.entered.Load() == 1 }, waitFor, tick)
 	// One in the callback and one in the queue at most.
-	require.GreaterOrEqual(t, m.Counters().Dropped[KindFork], uint64(forks-2))
+	require.GreaterOrEqual(t, m.Counters().Dropped[procevent.KindFork], uint64(forks-2))
 
 	g.open()
 	m.Stop()
 	c := m.Counters()
-	require.Equal(t, uint64(forks), uint64(g.rec.count())+c.Dropped[KindFork], "every fork delivered or dropped")
+	require.Equal(t, uint64(forks), uint64(g.rec.count())+c.Dropped[procevent.KindFork], "every fork delivered or dropped")
 	dropped := c.Dropped
-	dropped[KindFork] = 0
-	require.Equal(t, [NumKinds]uint64{}, dropped, "only forks dropped")
+	dropped[procevent.KindFork] = 0
+	require.Equal(t, [procevent.NumKinds]uint64{}, dropped, "only forks dropped")
 	require.Zero(t, c.ExecDropped)
 }
 
@@ -577,7 +578,7 @@ func TestForkOnlyChildExit(t *testing.T) {
 	require.Equal(t, []string{"nginx", "-g", "daemon off;"}, p.Args)
 	require.Equal(t, testUIDs, p.UIDs)
 	require.True(t, p.IDsKnown)
-	require.Equal(t, uint8(1<<FieldStat|1<<FieldCwd|1<<FieldCgroup), p.Missing,
+	require.Equal(t, procevent.Fields(1<<procevent.FieldStat|1<<procevent.FieldCwd|1<<procevent.FieldCgroup), p.Missing,
 		"what a fork cannot copy from its parent's entry is missing")
 	require.Len(t, execs.all(), 1, "a fork is not an exec")
 	require.Equal(t, uint64(1), m.Counters().Tracked, "only nginx is left")

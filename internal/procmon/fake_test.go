@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procfs"
 )
 
@@ -33,7 +34,7 @@ var errOpen = errors.New("fake open failed")
 // step is what the fake source does in one Receive call: hand events, losses
 // and malformed messages to the sink, then return err.
 type step struct {
-	events    []Event
+	events    []procevent.Event
 	lost      uint64
 	malformed int
 	err       error
@@ -51,9 +52,9 @@ type fakeSource struct {
 	onReceive func()
 }
 
-var _ Source = (*fakeSource)(nil)
+var _ procevent.Source = (*fakeSource)(nil)
 
-func (s *fakeSource) Receive(sink Sink) error {
+func (s *fakeSource) Receive(sink procevent.Sink) error {
 	if s.onReceive != nil {
 		s.onReceive()
 	}
@@ -124,7 +125,7 @@ func (s *fakeSource) trySend(st step) bool {
 }
 
 // sendEvents sends one step carrying evs.
-func (s *fakeSource) sendEvents(t *testing.T, evs ...Event) {
+func (s *fakeSource) sendEvents(t *testing.T, evs ...procevent.Event) {
 	t.Helper()
 	s.send(t, step{events: evs})
 }
@@ -142,7 +143,7 @@ type fakeOpener struct {
 	log       []string // opens and closes, in order
 }
 
-func (o *fakeOpener) open() (Source, error) {
+func (o *fakeOpener) open() (procevent.Source, error) {
 	o.entered.Add(1)
 	o.mu.Lock()
 	hold := o.hold
@@ -465,19 +466,19 @@ func isClosed(ch chan struct{}) bool {
 }
 
 // execEvent is the kernel's exec event of process pid.
-func execEvent(pid int32, ts uint64) Event {
-	return Event{Kind: KindExec, CPU: 2, Timestamp: ts, PID: pid, TGID: pid}
+func execEvent(pid int32, ts uint64) procevent.Event {
+	return procevent.Event{Kind: procevent.KindExec, CPU: 2, Timestamp: ts, PID: pid, TGID: pid}
 }
 
 // exitEvent is the kernel's exit event of process pid, child of ppid.
-func exitEvent(pid, ppid int32, ts uint64, status uint32) Event {
-	return Event{Kind: KindExit, CPU: 1, Timestamp: ts, PID: pid, TGID: pid,
+func exitEvent(pid, ppid int32, ts uint64, status uint32) procevent.Event {
+	return procevent.Event{Kind: procevent.KindExit, CPU: 1, Timestamp: ts, PID: pid, TGID: pid,
 		ParentPID: ppid, ParentTGID: ppid, ExitStatus: status, ExitSignal: 17}
 }
 
 // forkEvent is the kernel's fork event of child from parent.
-func forkEvent(child, parent int32, ts uint64) Event {
-	return Event{Kind: KindFork, Timestamp: ts, PID: child, TGID: child, ParentPID: parent, ParentTGID: parent}
+func forkEvent(child, parent int32, ts uint64) procevent.Event {
+	return procevent.Event{Kind: procevent.KindFork, Timestamp: ts, PID: child, TGID: child, ParentPID: parent, ParentTGID: parent}
 }
 
 // withoutObserved checks that every event has an Observed time and clears it,
@@ -488,7 +489,7 @@ func withoutObserved(t *testing.T, evs []ProcessEvent) []ProcessEvent {
 	for i := range out {
 		require.False(t, out[i].Observed.IsZero(), "event %d has no Observed time", i)
 		out[i].Observed = time.Time{}
-		out[i].Kernel, out[i].ParentPID = Event{}, 0
+		out[i].Kernel, out[i].ParentPID = procevent.Event{}, 0
 		p := *out[i].Process
 		// What the fake tree cannot say, or the tests of dispatch do not
 		// look at; the enrichment tests check these.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 )
@@ -93,7 +94,7 @@ func TestInitialScanRacingExit(t *testing.T) {
 	m.Stop()
 
 	evs := rec.all()
-	require.Equal(t, KindExit, evs[0].Kind)
+	require.Equal(t, procevent.KindExit, evs[0].Kind)
 	require.Len(t, evs, 1, "no exec after the exit of the same process: %+v", evs)
 	require.Nil(t, m.table.get(4242), "an exited process stays out of the table")
 }

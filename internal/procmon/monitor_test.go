@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -117,7 +118,7 @@ func TestInitialScan(t *testing.T) {
 	m.Stop()
 
 	scanned := func(pid, ppid int32, ticks uint64, exe string, args ...string) ProcessEvent {
-		return ProcessEvent{Kind: KindExec, Scan: InitialScan, Time: startTime(ticks),
+		return ProcessEvent{Kind: procevent.KindExec, Scan: InitialScan, Time: startTime(ticks),
 			Process: &Process{PID: pid, PPID: ppid, StartTicks: ticks, Exe: exe, Args: args}}
 	}
 	require.Equal(t, []ProcessEvent{
@@ -172,7 +173,7 @@ func TestInitialScanMissingProcRoot(t *testing.T) {
 	// would have said.
 	op.source(t, 1).sendEvents(t, execEvent(55, 1e9))
 	evs := execs.wait(t, 1)
-	require.Equal(t, ProcessEvent{Kind: KindExec, Time: monoTime(1e9), CPU: 2, Process: &Process{PID: 55}},
+	require.Equal(t, ProcessEvent{Kind: procevent.KindExec, Time: monoTime(1e9), CPU: 2, Process: &Process{PID: 55}},
 		withoutObserved(t, evs)[0])
 	stopReturns(t, m)
 	require.Equal(t, uint64(1), m.Counters().ScanFailures)
@@ -199,7 +200,7 @@ func TestExecReachesEverySubscriber(t *testing.T) {
 	src := initialize(t, m, op)
 
 	src.sendEvents(t, execEvent(p.PID, 7e9))
-	want := ProcessEvent{Kind: KindExec, Scan: Live, Time: monoTime(7e9), CPU: 2, Process: &p}
+	want := ProcessEvent{Kind: procevent.KindExec, Scan: Live, Time: monoTime(7e9), CPU: 2, Process: &p}
 	for i := range recs {
 		require.Equal(t, []ProcessEvent{want}, withoutObserved(t, recs[i].wait(t, 1)), "subscriber %d", i)
 	}
@@ -207,7 +208,7 @@ func TestExecReachesEverySubscriber(t *testing.T) {
 	m.Stop()
 	require.Zero(t, exits.count())
 	c := m.Counters()
-	require.Equal(t, uint64(1), c.Events[KindExec])
+	require.Equal(t, uint64(1), c.Events[procevent.KindExec])
 	require.Equal(t, uint64(1), c.Exec)
 	require.Zero(t, c.Exit)
 	require.Equal(t, uint64(3), c.CallbacksExecuted)
@@ -241,14 +242,14 @@ func TestExitCarriesExecMetadata(t *testing.T) {
 			src.sendEvents(t, thread, exitEvent(p.PID, 1, 9e9, tc.status))
 
 			evs := exits.wait(t, 1)
-			require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(9e9), CPU: 1, Process: &p,
+			require.Equal(t, []ProcessEvent{{Kind: procevent.KindExit, Time: monoTime(9e9), CPU: 1, Process: &p,
 				ExitCode: tc.code, Signal: tc.signal, CoreDumped: tc.core}}, withoutObserved(t, evs))
 			execs.wait(t, 1)
 			m.Stop()
 			require.Len(t, exits.all(), 1, "the thread exit is not delivered")
 			c := m.Counters()
-			require.Equal(t, uint64(1), c.Events[KindExec])
-			require.Equal(t, uint64(2), c.Events[KindExit], "thread exits are counted as events")
+			require.Equal(t, uint64(1), c.Events[procevent.KindExec])
+			require.Equal(t, uint64(2), c.Events[procevent.KindExit], "thread exits are counted as events")
 			require.Equal(t, uint64(1), c.Exec)
 			require.Equal(t, uint64(1), c.Exit, "thread exits are not process exits")
 			require.Equal(t, uint64(2), c.CallbacksExecuted)
@@ -267,11 +268,11 @@ func TestForkChildExitNamesParentProgram(t *testing.T) {
 
 	src.sendEvents(t, execEvent(400, 1e9), forkEvent(401, 400, 2e9), exitEvent(401, 400, 3e9, 0))
 	evs := exits.wait(t, 1)
-	require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(3e9), CPU: 1,
+	require.Equal(t, []ProcessEvent{{Kind: procevent.KindExit, Time: monoTime(3e9), CPU: 1,
 		Process: &Process{PID: 401, PPID: 400, Exe: "/usr/sbin/nginx", Args: []string{"nginx", "-g", "daemon off;"}}}},
 		withoutObserved(t, evs))
 	c := m.Counters()
-	require.Equal(t, uint64(1), c.Events[KindFork])
+	require.Equal(t, uint64(1), c.Events[procevent.KindFork])
 	require.Equal(t, uint64(1), c.Exit)
 }
 
@@ -283,7 +284,7 @@ func TestExitOfUnknownProcess(t *testing.T) {
 
 	src.sendEvents(t, exitEvent(500, 42, 4e9, 0x0100))
 	evs := exits.wait(t, 1)
-	require.Equal(t, []ProcessEvent{{Kind: KindExit, Time: monoTime(4e9), CPU: 1,
+	require.Equal(t, []ProcessEvent{{Kind: procevent.KindExit, Time: monoTime(4e9), CPU: 1,
 		Process: &Process{PID: 500, PPID: 42}, ExitCode: 1}}, withoutObserved(t, evs))
 }
 
@@ -354,11 +355,11 @@ func TestUnsubscribeExit(t *testing.T) {
 
 func TestDropsWhenQueueFull(t *testing.T) {
 	const steps, perStep = 5, 8
-	for _, kind := range []Kind{KindExec, KindExit} {
+	for _, kind := range []procevent.Kind{procevent.KindExec, procevent.KindExit} {
 		t.Run(kind.String(), func(t *testing.T) {
 			m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir, Workers: 1, QueueSize: 1})
 			g := newGate(t)
-			if kind == KindExec {
+			if kind == procevent.KindExec {
 				m.SubscribeExec(g.callback)
 			} else {
 				m.SubscribeExit(g.callback)
@@ -369,10 +370,10 @@ func TestDropsWhenQueueFull(t *testing.T) {
 			// slow subscriber never holds up the source.
 			pid := int32(1000)
 			for range steps {
-				var evs []Event
+				var evs []procevent.Event
 				for range perStep {
 					pid++
-					if kind == KindExec {
+					if kind == procevent.KindExec {
 						evs = append(evs, execEvent(pid, 1e9))
 					} else {
 						evs = append(evs, exitEvent(pid, 1, 1e9, 0))
@@ -383,7 +384,7 @@ func TestDropsWhenQueueFull(t *testing.T) {
 			// The gate is still shut: the callback holds the first event.
 			require.Eventually(t, func() bool { return g.entered.Load() == 1 }, waitFor, tick)
 			dropped := func(c Counters) uint64 {
-				if kind == KindExec {
+				if kind == procevent.KindExec {
 					return c.ExecDropped
 				}
 				return c.ExitDropped
@@ -421,7 +422,7 @@ func TestRestartAfterSourceError(t *testing.T) {
 	m.Stop()
 
 	require.Len(t, execs.forPID(100), 1, "a known process is not reported again")
-	require.Equal(t, []ProcessEvent{{Kind: KindExec, Scan: Rescan, Time: startTime(900),
+	require.Equal(t, []ProcessEvent{{Kind: procevent.KindExec, Scan: Rescan, Time: startTime(900),
 		Process: &Process{PID: 200, PPID: 100, StartTicks: 900, Exe: "/usr/bin/make", Args: []string{"make", "-j8"}}}},
 		withoutObserved(t, execs.forPID(200)))
 	live := execs.forPID(300)
@@ -452,7 +453,7 @@ func TestOverrunKeepsSource(t *testing.T) {
 
 	// Started during the loss: found by the rescan.
 	proc.add(200, 100, 900, "/usr/bin/make", "make")
-	src.send(t, step{lost: 5, err: fmt.Errorf("recvmsg: %w", ErrOverrun)})
+	src.send(t, step{lost: 5, err: fmt.Errorf("recvmsg: %w", procevent.ErrOverrun)})
 	src.sendEvents(t, execEvent(300, 9e9))
 	execs.wait(t, 3)
 	m.Stop()
@@ -479,11 +480,11 @@ func TestOverrunRescansAtMostOnceASecond(t *testing.T) {
 
 	begin := time.Now()
 	proc.add(200, 1, 900, "/usr/bin/make", "make")
-	src.send(t, step{err: fmt.Errorf("recvmsg: %w", ErrOverrun)})
+	src.send(t, step{err: fmt.Errorf("recvmsg: %w", procevent.ErrOverrun)})
 	// Taken only once the rescan is over, so that it cannot see 300.
 	src.send(t, step{})
 	proc.add(300, 1, 950, "/usr/bin/cc", "cc")
-	src.send(t, step{err: fmt.Errorf("recvmsg: %w", ErrOverrun)})
+	src.send(t, step{err: fmt.Errorf("recvmsg: %w", procevent.ErrOverrun)})
 	// The loop has decided about the second overrun once it takes this step;
 	// with one worker, the exec also follows whatever a scan enqueued.
 	src.sendEvents(t, execEvent(400, 9e9))
@@ -508,7 +509,7 @@ func TestOverrunRestartsWhenConfigured(t *testing.T) {
 	m.SubscribeExec(execs.record)
 	src1 := initialize(t, m, op)
 
-	src1.send(t, step{lost: 2, err: fmt.Errorf("recvmsg: %w", ErrOverrun)})
+	src1.send(t, step{lost: 2, err: fmt.Errorf("recvmsg: %w", procevent.ErrOverrun)})
 	op.source(t, 2).sendEvents(t, execEvent(12, 1e9))
 	execs.wait(t, 1)
 	c := m.Counters()
@@ -529,11 +530,11 @@ func TestOverrunRescanSkippedForGood(t *testing.T) {
 	m.SubscribeExec(execs.record)
 	src := initialize(t, m, op)
 
-	src.send(t, step{err: fmt.Errorf("recvmsg: %w", ErrOverrun)})
+	src.send(t, step{err: fmt.Errorf("recvmsg: %w", procevent.ErrOverrun)})
 	src.send(t, step{}) // taken once the rescan is over
 	// Started, and its exec lost, right after that rescan.
 	proc.add(300, 1, 950, "/usr/bin/cc", "cc")
-	src.send(t, step{lost: 1, err: fmt.Errorf("recvmsg: %w", ErrOverrun)})
+	src.send(t, step{lost: 1, err: fmt.Errorf("recvmsg: %w", procevent.ErrOverrun)})
 	// The storm is over: quiet steps give a loop-driven catch-up its chance.
 	require.Eventually(t, func() bool {
 		return src.trySend(step{}) && len(execs.forPID(300)) == 1
@@ -565,12 +566,13 @@ func TestLostAndMalformed(t *testing.T) {
 	src := initialize(t, m, op)
 
 	src.send(t, step{lost: 7, malformed: 2})
-	src.send(t, step{lost: 3, malformed: 1, events: []Event{{Kind: KindNone}, {Kind: KindComm, PID: 9, TGID: 9}}})
+	// An event of no kind breaks the source contract: malformed, not counted as an event.
+	src.send(t, step{lost: 3, malformed: 1, events: []procevent.Event{{}, {Kind: procevent.KindComm, PID: 9, TGID: 9}}})
 	c := m.Counters()
 	require.Equal(t, uint64(10), c.KernelLost)
-	require.Equal(t, uint64(3), c.Malformed)
-	require.Equal(t, uint64(1), c.Events[KindNone])
-	require.Equal(t, uint64(1), c.Events[KindComm])
+	require.Equal(t, uint64(4), c.Malformed)
+	require.Zero(t, c.Events[0])
+	require.Equal(t, uint64(1), c.Events[procevent.KindComm])
 	require.Zero(t, c.Restarts)
 	require.Zero(t, c.Overruns)
 }

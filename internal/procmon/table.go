@@ -3,6 +3,8 @@ package procmon
 import (
 	"container/list"
 	"sync"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // pidTable keeps what was learnt of each live process at its exec (or fork,
@@ -110,21 +112,21 @@ func (t *pidTable) addIfNewThen(p *Process, then func()) bool {
 func (t *pidTable) inherit(child, parent int32) *Process {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p := &Process{PID: child, PPID: parent, Missing: 1<<NumFields - 1}
+	p := &Process{PID: child, PPID: parent, Missing: 1<<procevent.NumFields - 1}
 	if e, ok := t.m[parent]; ok {
 		pp := e.Value.(*Process)
 		p.Exe, p.Comm, p.Args, p.ParentName = pp.Exe, pp.Comm, pp.Args, pp.Name()
 		p.UIDs, p.GIDs, p.IDsKnown = pp.UIDs, pp.GIDs, pp.IDsKnown
 		// Not pp.Missing: the parent's worker may be writing it.
-		p.Missing = 1<<FieldStat | 1<<FieldCwd | 1<<FieldCgroup
+		p.Missing = 1<<procevent.FieldStat | 1<<procevent.FieldCwd | 1<<procevent.FieldCgroup
 		if pp.Exe == "" {
-			p.Missing |= 1 << FieldExe
+			p.Missing |= 1 << procevent.FieldExe
 		}
 		if !pp.IDsKnown {
-			p.Missing |= 1 << FieldStatus
+			p.Missing |= 1 << procevent.FieldStatus
 		}
 		if pp.Args == nil {
-			p.Missing |= 1 << FieldCmdline
+			p.Missing |= 1 << procevent.FieldCmdline
 		}
 	}
 	t.putLocked(p)

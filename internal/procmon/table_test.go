@@ -3,6 +3,7 @@ package procmon
 import (
 	"testing"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
 )
 
@@ -73,9 +74,9 @@ func TestPidTableInherit(t *testing.T) {
 
 	tab.inherit(51, 50)
 	require.Equal(t, &Process{PID: 51, PPID: 50, Exe: "/usr/sbin/sshd", Args: []string{"sshd", "-D"}, ParentName: "sshd",
-		Missing: 1<<FieldStat | 1<<FieldStatus | 1<<FieldCwd | 1<<FieldCgroup}, tab.get(51))
+		Missing: 1<<procevent.FieldStat | 1<<procevent.FieldStatus | 1<<procevent.FieldCwd | 1<<procevent.FieldCgroup}, tab.get(51))
 	tab.inherit(61, 60)
-	require.Equal(t, &Process{PID: 61, PPID: 60, Missing: 1<<NumFields - 1}, tab.get(61), "an unknown parent leaves the program unknown")
+	require.Equal(t, &Process{PID: 61, PPID: 60, Missing: 1<<procevent.NumFields - 1}, tab.get(61), "an unknown parent leaves the program unknown")
 	require.Same(t, parent, tab.get(50))
 }
 

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/procmon-otel/procmon/internal/filter"
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
 
@@ -28,9 +28,9 @@ const (
 )
 
 // otherEvents are the opt-in kernel events, by configuration name.
-var otherEvents = map[string]procmon.Kind{
-	"fork": procmon.KindFork, "comm": procmon.KindComm, "uid": procmon.KindUID, "gid": procmon.KindGID,
-	"sid": procmon.KindSID, "ptrace": procmon.KindPtrace, "coredump": procmon.KindCoredump,
+var otherEvents = map[string]procevent.Kind{
+	"fork": procevent.KindFork, "comm": procevent.KindComm, "uid": procevent.KindUID, "gid": procevent.KindGID,
+	"sid": procevent.KindSID, "ptrace": procevent.KindPtrace, "coredump": procevent.KindCoredump,
 }
 
 // Reader priorities.
@@ -203,8 +203,8 @@ func (cfg *Config) wants(event string) bool {
 }
 
 // otherKinds returns the opt-in kernel events enabled.
-func (cfg *Config) otherKinds() map[procmon.Kind]bool {
-	kinds := map[procmon.Kind]bool{}
+func (cfg *Config) otherKinds() map[procevent.Kind]bool {
+	kinds := map[procevent.Kind]bool{}
 	for name, k := range otherEvents {
 		if cfg.wants(name) {
 			kinds[k] = true

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/procmon-otel/procmon/internal/filter"
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // loadEntry unmarshals the entry id of a config file into a default Config.
@@ -586,14 +586,14 @@ func TestOtherKinds(t *testing.T) {
 	tests := []struct {
 		name   string
 		events []string
-		want   map[procmon.Kind]bool
+		want   map[procevent.Kind]bool
 	}{
-		{"default", []string{"exec", "exit"}, map[procmon.Kind]bool{}},
-		{"fork and uid", []string{"exec", "exit", "fork", "uid"}, map[procmon.Kind]bool{procmon.KindFork: true, procmon.KindUID: true}},
-		{"coredump only", []string{"coredump"}, map[procmon.Kind]bool{procmon.KindCoredump: true}},
-		{"all", []string{"all"}, map[procmon.Kind]bool{
-			procmon.KindFork: true, procmon.KindComm: true, procmon.KindUID: true, procmon.KindGID: true,
-			procmon.KindSID: true, procmon.KindPtrace: true, procmon.KindCoredump: true,
+		{"default", []string{"exec", "exit"}, map[procevent.Kind]bool{}},
+		{"fork and uid", []string{"exec", "exit", "fork", "uid"}, map[procevent.Kind]bool{procevent.KindFork: true, procevent.KindUID: true}},
+		{"coredump only", []string{"coredump"}, map[procevent.Kind]bool{procevent.KindCoredump: true}},
+		{"all", []string{"all"}, map[procevent.Kind]bool{
+			procevent.KindFork: true, procevent.KindComm: true, procevent.KindUID: true, procevent.KindGID: true,
+			procevent.KindSID: true, procevent.KindPtrace: true, procevent.KindCoredump: true,
 		}},
 	}
 	for _, tt := range tests {
@@ -603,9 +603,8 @@ func TestOtherKinds(t *testing.T) {
 			got := cfg.otherKinds()
 			require.Equal(t, tt.want, got)
 			// exec and exit have their own subscriptions; none is other.
-			require.False(t, got[procmon.KindExec])
-			require.False(t, got[procmon.KindExit])
-			require.False(t, got[procmon.KindNone])
+			require.False(t, got[procevent.KindExec])
+			require.False(t, got[procevent.KindExit])
 		})
 	}
 }
@@ -616,9 +615,9 @@ func TestOtherEventsNameTheirKinds(t *testing.T) {
 	for name, k := range otherEvents {
 		require.Equal(t, name, k.String())
 	}
-	var kinds []procmon.Kind
-	for _, k := range procmon.Kinds() {
-		if k != procmon.KindNone && k != procmon.KindExec && k != procmon.KindExit {
+	var kinds []procevent.Kind
+	for _, k := range procevent.Kinds() {
+		if k != procevent.KindExec && k != procevent.KindExit {
 			kinds = append(kinds, k)
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // errBlockingSourceClosed is what blockingSource.Receive returns once closed.
@@ -31,7 +31,7 @@ func newBlockingSource() *blockingSource {
 	return &blockingSource{closed: make(chan struct{})}
 }
 
-func (s *blockingSource) Receive(procmon.Sink) error {
+func (s *blockingSource) Receive(procevent.Sink) error {
 	<-s.closed
 	return errBlockingSourceClosed
 }
@@ -60,9 +60,9 @@ type countingOpener struct {
 	sources []*blockingSource
 }
 
-func (f *countingOpener) openerFunc(*Config) (procmon.Opener, error) {
+func (f *countingOpener) openerFunc(*Config) (procevent.Opener, error) {
 	f.calls.Add(1)
-	return func() (procmon.Source, error) {
+	return func() (procevent.Source, error) {
 		s := newBlockingSource()
 		f.mu.Lock()
 		defer f.mu.Unlock()

@@ -33,6 +33,7 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
@@ -292,11 +293,11 @@ func TestFaultKernelOverrunWithBlockedConsumer(t *testing.T) {
 	require.Len(t, storm.wait(t), runs)
 	during := mon.Counters()
 	t.Logf("after the storm, consumer blocked: calls waiting %d, overruns %d, kernel lost %d, restarts %d, dropped exit %d, exits seen %d",
-		blocked.Load(), during.Overruns, during.KernelLost, during.Restarts, during.Dropped[procmon.KindExit], during.Exit-before.Exit)
+		blocked.Load(), during.Overruns, during.KernelLost, during.Restarts, during.Dropped[procevent.KindExit], during.Exit-before.Exit)
 	require.Positive(t, blocked.Load(), "the consumer never blocked a call")
 	require.True(t, during.Overruns > 0 || during.KernelLost > 0,
 		"a %d-fork storm into the kernel's smallest receive buffer neither overran it nor lost an event", runs)
-	require.Positive(t, during.Dropped[procmon.KindExit], "a blocked consumer must fill the queues, and the excess be dropped")
+	require.Positive(t, during.Dropped[procevent.KindExit], "a blocked consumer must fill the queues, and the excess be dropped")
 
 	release()
 	// An event on every CPU makes the source see the gaps the storm left.
@@ -308,7 +309,7 @@ func TestFaultKernelOverrunWithBlockedConsumer(t *testing.T) {
 		c = mon.Counters()
 		delivered = idx.children(recExit, stormPID)
 		gone = runs - delivered
-		return c, delivered, gone, uint64(gone) <= c.KernelLost+c.Dropped[procmon.KindExit]
+		return c, delivered, gone, uint64(gone) <= c.KernelLost+c.Dropped[procevent.KindExit]
 	}
 	eventually(t, func() bool {
 		_, _, _, ok := accounted()
@@ -316,7 +317,7 @@ func TestFaultKernelOverrunWithBlockedConsumer(t *testing.T) {
 	}, 20*time.Second, func() string {
 		c, delivered, gone, _ := accounted()
 		return fmt.Sprintf("%d exit records of the storm missing (%d delivered), only %d lost and %d dropped",
-			gone, delivered, c.KernelLost, c.Dropped[procmon.KindExit])
+			gone, delivered, c.KernelLost, c.Dropped[procevent.KindExit])
 	})
 
 	// Delivery goes on. The queues may still be draining and the tiny buffer
@@ -343,12 +344,12 @@ func TestFaultKernelOverrunWithBlockedConsumer(t *testing.T) {
 	c, delivered, gone, ok := accounted()
 	t.Logf("probes run until one was reported whole: %d", len(probes))
 	t.Logf("storm exits %d: delivered %d, missing %d; overruns %d, kernel lost %d, dropped exit %d, dropped fork %d, dropped exec %d, restarts %d",
-		runs, delivered, gone, c.Overruns, c.KernelLost, c.Dropped[procmon.KindExit], c.Dropped[procmon.KindFork],
-		c.Dropped[procmon.KindExec], c.Restarts)
+		runs, delivered, gone, c.Overruns, c.KernelLost, c.Dropped[procevent.KindExit], c.Dropped[procevent.KindFork],
+		c.Dropped[procevent.KindExec], c.Restarts)
 	require.True(t, ok, "every missing exit record is a kernel loss or a drop")
 	require.Positive(t, delivered, "no exit record of the storm was delivered")
 	if gone > 0 {
-		require.Positive(t, c.KernelLost+c.Dropped[procmon.KindExit]+c.Dropped[procmon.KindFork],
+		require.Positive(t, c.KernelLost+c.Dropped[procevent.KindExit]+c.Dropped[procevent.KindFork],
 			"%d exit records of the storm are missing and nothing was counted lost or dropped", gone)
 	}
 	// An overrun is carried on from, not restarted: the socket stays good.
@@ -486,12 +487,12 @@ func TestFaultFailingConsumer(t *testing.T) {
 	refused := receiverCount(t, tel, "otelcol_receiver_refused_log_records", set.ID)
 	accepted := receiverCount(t, tel, "otelcol_receiver_accepted_log_records", set.ID)
 	t.Logf("calls %d; records refused %d (%d storm execs among them), accepted %d; dropped exec %d, exit %d; kernel lost %d",
-		fc.calls.Load(), refused, refusedStorm, accepted, c.Dropped[procmon.KindExec], c.Dropped[procmon.KindExit], c.KernelLost)
+		fc.calls.Load(), refused, refusedStorm, accepted, c.Dropped[procevent.KindExec], c.Dropped[procevent.KindExit], c.KernelLost)
 	require.Positive(t, refused)
 	require.Equal(t, fc.refusedRecords.Load(), refused, "ObsReport counts every refused record")
 	require.Equal(t, int64(fc.delivered.total()), accepted)
 	gone := missing(recExec, pids, fc.refused, fc.delivered)
-	require.LessOrEqual(t, uint64(gone), c.KernelLost+c.Dropped[procmon.KindExec],
+	require.LessOrEqual(t, uint64(gone), c.KernelLost+c.Dropped[procevent.KindExec],
 		"%d exec records of the storm were neither delivered, refused nor counted", gone)
 }
 
@@ -541,14 +542,14 @@ func TestFaultSlowConsumer(t *testing.T) {
 		require.Len(t, pids, runs)
 		at := mon.Counters()
 		took := shutdownWithin(t, rcv, time.Second, func() string {
-			return fmt.Sprintf("calls so far %d, dropped exec %d, exit %d", calls.Load(), at.Dropped[procmon.KindExec], at.Dropped[procmon.KindExit])
+			return fmt.Sprintf("calls so far %d, dropped exec %d, exit %d", calls.Load(), at.Dropped[procevent.KindExec], at.Dropped[procevent.KindExit])
 		})
 
 		c := mon.Counters()
 		goneExec, goneExit := missing(recExec, pids, idx), missing(recExit, pids, idx)
 		t.Logf("Shutdown took %s; calls %d, records %d; dropped exec %d, exit %d; kernel lost %d; storm execs missing %d, exits missing %d",
-			took, calls.Load(), idx.total(), c.Dropped[procmon.KindExec], c.Dropped[procmon.KindExit], c.KernelLost, goneExec, goneExit)
-		require.LessOrEqual(t, uint64(goneExec+goneExit), c.KernelLost+c.Dropped[procmon.KindExec]+c.Dropped[procmon.KindExit],
+			took, calls.Load(), idx.total(), c.Dropped[procevent.KindExec], c.Dropped[procevent.KindExit], c.KernelLost, goneExec, goneExit)
+		require.LessOrEqual(t, uint64(goneExec+goneExit), c.KernelLost+c.Dropped[procevent.KindExec]+c.Dropped[procevent.KindExit],
 			"every record of the storm is delivered or counted")
 	})
 
@@ -575,17 +576,17 @@ func TestFaultSlowConsumer(t *testing.T) {
 		stormPID := int64(storm.cmd.Process.Pid)
 		require.Len(t, storm.wait(t), runs)
 		at := mon.Counters()
-		require.Positive(t, at.Dropped[procmon.KindExit], "the queues never filled")
+		require.Positive(t, at.Dropped[procevent.KindExit], "the queues never filled")
 		release()
 		took := shutdownWithin(t, rcv, time.Second, func() string {
-			return fmt.Sprintf("calls so far %d, records delivered %d, dropped exit %d", calls.Load(), idx.total(), at.Dropped[procmon.KindExit])
+			return fmt.Sprintf("calls so far %d, records delivered %d, dropped exit %d", calls.Load(), idx.total(), at.Dropped[procevent.KindExit])
 		})
 
 		c := mon.Counters()
 		gone := runs - idx.children(recExit, stormPID)
 		t.Logf("Shutdown took %s; calls %d, records %d; dropped exit %d; kernel lost %d; storm exits missing %d",
-			took, calls.Load(), idx.total(), c.Dropped[procmon.KindExit], c.KernelLost, gone)
-		require.LessOrEqual(t, uint64(gone), c.KernelLost+c.Dropped[procmon.KindExit],
+			took, calls.Load(), idx.total(), c.Dropped[procevent.KindExit], c.KernelLost, gone)
+		require.LessOrEqual(t, uint64(gone), c.KernelLost+c.Dropped[procevent.KindExit],
 			"every exit record of the storm is delivered or counted")
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
@@ -94,10 +95,10 @@ func (b *recordBuilder) appendRecord(rs plog.LogRecordSlice, ev *procmon.Process
 
 	name := displayName(p)
 	switch ev.Kind {
-	case procmon.KindExec:
+	case procevent.KindExec:
 		b.putDetails(attrs, p)
 		lr.Body().SetStr(fmt.Sprintf("exec %s (pid %d)", name, p.PID))
-	case procmon.KindExit:
+	case procevent.KindExit:
 		b.putDetails(attrs, p)
 		b.exit(lr, ev, name)
 	default:
@@ -137,7 +138,7 @@ func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
 		attrs.PutInt(attrGroupID, int64(p.GIDs[1]))
 		attrs.PutInt(attrSavedGroupID, int64(p.GIDs[2]))
 	}
-	if p.Has(procmon.FieldStat) {
+	if p.Has(procevent.FieldStat) {
 		attrs.PutInt(attrGroupLeaderPID, int64(p.PGID))
 		attrs.PutInt(attrSessionLeaderPID, int64(p.SID))
 		attrs.PutBool(attrInteractive, p.Interactive)
@@ -233,13 +234,13 @@ func (b *recordBuilder) other(lr plog.LogRecord, ev *procmon.ProcessEvent, name 
 	p, k := ev.Process, &ev.Kernel
 	var body string
 	switch ev.Kind {
-	case procmon.KindFork:
+	case procevent.KindFork:
 		body = fmt.Sprintf("fork %s (pid %d) from pid %d", name, p.PID, ev.ParentPID)
-	case procmon.KindComm:
+	case procevent.KindComm:
 		comm := validUTF8(strings.TrimRight(string(k.Comm[:]), "\x00"))
 		attrs.PutStr(attrNewComm, comm)
 		body = fmt.Sprintf("comm %s (pid %d) renamed to %q", name, p.PID, comm)
-	case procmon.KindUID:
+	case procevent.KindUID:
 		attrs.PutInt(attrRealUserID, int64(k.RealID))
 		attrs.PutInt(attrUserID, int64(k.EffectiveID))
 		if owner := b.users.Name(k.EffectiveID); owner != "" {
@@ -254,7 +255,7 @@ func (b *recordBuilder) other(lr plog.LogRecord, ev *procmon.ProcessEvent, name 
 			lr.SetSeverityNumber(plog.SeverityNumberWarn) // became root
 			lr.SetSeverityText("WARN")
 		}
-	case procmon.KindGID:
+	case procevent.KindGID:
 		attrs.PutInt(attrRealGroupID, int64(k.RealID))
 		attrs.PutInt(attrGroupID, int64(k.EffectiveID))
 		if ev.PrevKnown {
@@ -262,17 +263,17 @@ func (b *recordBuilder) other(lr plog.LogRecord, ev *procmon.ProcessEvent, name 
 			attrs.PutInt(attrPrevGroupID, int64(ev.PrevIDs[1]))
 		}
 		body = fmt.Sprintf("gid %s (pid %d) now gid %d egid %d", name, p.PID, k.RealID, k.EffectiveID)
-	case procmon.KindSID:
+	case procevent.KindSID:
 		attrs.PutInt(attrSessionLeaderPID, int64(k.TGID))
 		body = fmt.Sprintf("sid %s (pid %d) leads a new session", name, p.PID)
-	case procmon.KindPtrace:
+	case procevent.KindPtrace:
 		attrs.PutInt(attrTracerPID, int64(k.TracerTGID))
 		if k.TracerTGID == 0 {
 			body = fmt.Sprintf("ptrace %s (pid %d) detached", name, p.PID)
 		} else {
 			body = fmt.Sprintf("ptrace %s (pid %d) attached by pid %d", name, p.PID, k.TracerTGID)
 		}
-	case procmon.KindCoredump:
+	case procevent.KindCoredump:
 		lr.SetSeverityNumber(plog.SeverityNumberError)
 		lr.SetSeverityText("ERROR")
 		body = fmt.Sprintf("coredump %s (pid %d)", name, p.PID)

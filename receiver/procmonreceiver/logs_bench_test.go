@@ -5,7 +5,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
 
@@ -18,7 +18,7 @@ func BenchmarkAppendRecord(b *testing.B) {
 	}
 	build := &recordBuilder{mode: redact.ModeRedacted, redactor: r, users: testUsers, maxLen: 4096}
 	const batch = 512
-	for _, k := range []procmon.Kind{procmon.KindExec, procmon.KindExit, procmon.KindFork} {
+	for _, k := range []procevent.Kind{procevent.KindExec, procevent.KindExit, procevent.KindFork} {
 		b.Run(k.String(), func(b *testing.B) {
 			ev := recordEvent(k)
 			newBatch := func() plog.LogRecordSlice {

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
@@ -71,7 +72,7 @@ func sleepProcess() *procmon.Process {
 
 // recordEvent is a live event of kind k for sleepProcess, read 3ms after it
 // happened.
-func recordEvent(k procmon.Kind) *procmon.ProcessEvent {
+func recordEvent(k procevent.Kind) *procmon.ProcessEvent {
 	return &procmon.ProcessEvent{
 		Kind:      k,
 		Scan:      procmon.Live,
@@ -146,7 +147,7 @@ func buildOne(t *testing.T, b *recordBuilder, ev *procmon.ProcessEvent) plog.Log
 }
 
 func TestExecRecordCarriesEveryAttribute(t *testing.T) {
-	lr := buildOne(t, defaultBuilder(t), recordEvent(procmon.KindExec))
+	lr := buildOne(t, defaultBuilder(t), recordEvent(procevent.KindExec))
 	require.Equal(t, "process.exec", lr.EventName())
 	require.Equal(t, plog.SeverityNumberInfo, lr.SeverityNumber())
 	require.Equal(t, "INFO", lr.SeverityText())
@@ -177,7 +178,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "initial scan exec",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Scan = procmon.InitialScan
 				ev.Time = startTime
 				return ev
@@ -191,7 +192,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "rescan exec",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Scan = procmon.Rescan
 				return ev
 			},
@@ -202,7 +203,7 @@ func TestAppendRecord(t *testing.T) {
 		},
 		{
 			name:     "exit code 0",
-			ev:       func() *procmon.ProcessEvent { return recordEvent(procmon.KindExit) },
+			ev:       func() *procmon.ProcessEvent { return recordEvent(procevent.KindExit) },
 			wantSev:  plog.SeverityNumberInfo,
 			wantText: "INFO",
 			wantBody: "exit /usr/bin/sleep (pid 4242) code 0",
@@ -214,7 +215,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "exit code 2",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExit)
+				ev := recordEvent(procevent.KindExit)
 				ev.ExitCode = 2
 				return ev
 			},
@@ -229,7 +230,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "killed by SIGKILL",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExit)
+				ev := recordEvent(procevent.KindExit)
 				ev.Signal = 9
 				return ev
 			},
@@ -245,7 +246,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "SIGSEGV with core dump",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExit)
+				ev := recordEvent(procevent.KindExit)
 				ev.Signal = 11
 				ev.CoreDumped = true
 				return ev
@@ -262,7 +263,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "exit before its start time has lifetime 0",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExit)
+				ev := recordEvent(procevent.KindExit)
 				ev.Process.StartTime = recordTime.Add(time.Second)
 				return ev
 			},
@@ -278,9 +279,9 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "exit of an unknown process",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExit)
+				ev := recordEvent(procevent.KindExit)
 				// What the monitor makes of a pid it never saw.
-				ev.Process = &procmon.Process{PID: 4242, PPID: 77, Missing: 1<<procmon.NumFields - 1}
+				ev.Process = &procmon.Process{PID: 4242, PPID: 77, Missing: 1<<procevent.NumFields - 1}
 				ev.ParentPID = 77
 				ev.ExitCode = 1
 				return ev
@@ -300,8 +301,8 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "no exe and no args",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
-				ev.Process = &procmon.Process{PID: 4242, Missing: 1<<procmon.NumFields - 1}
+				ev := recordEvent(procevent.KindExec)
+				ev.Process = &procmon.Process{PID: 4242, Missing: 1<<procevent.NumFields - 1}
 				return ev
 			},
 			wantSev:  plog.SeverityNumberInfo,
@@ -316,9 +317,9 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "only comm: the exe link was unreadable",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Process.Exe = ""
-				ev.Process.Missing = 1 << procmon.FieldExe
+				ev.Process.Missing = 1 << procevent.FieldExe
 				return ev
 			},
 			wantSev:  plog.SeverityNumberInfo,
@@ -331,7 +332,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "parent pid 0",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.ParentPID = 0
 				return ev
 			},
@@ -343,9 +344,9 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "ids unknown",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Process.IDsKnown = false
-				ev.Process.Missing = 1 << procmon.FieldStatus
+				ev.Process.Missing = 1 << procevent.FieldStatus
 				return ev
 			},
 			wantSev:  plog.SeverityNumberInfo,
@@ -359,7 +360,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "uid without a name",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Process.UIDs = [4]uint32{5000, 5000, 5000, 5000}
 				return ev
 			},
@@ -372,10 +373,10 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "stat unread",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Process.PGID, ev.Process.SID, ev.Process.Interactive = 0, 0, false
 				ev.Process.StartTicks, ev.Process.StartTime = 0, time.Time{}
-				ev.Process.Missing = 1 << procmon.FieldStat
+				ev.Process.Missing = 1 << procevent.FieldStat
 				return ev
 			},
 			wantSev:  plog.SeverityNumberInfo,
@@ -387,7 +388,7 @@ func TestAppendRecord(t *testing.T) {
 		{
 			name: "host process: no container, no parent name, no cwd",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Process.Cgroup = "/user.slice/user-1001.slice/session-2.scope"
 				ev.Process.ContainerID, ev.Process.ParentName, ev.Process.Cwd = "", "", ""
 				ev.Process.Interactive = false
@@ -414,7 +415,7 @@ func TestAppendRecord(t *testing.T) {
 }
 
 func TestScanRecordHasNoLifetime(t *testing.T) {
-	ev := recordEvent(procmon.KindExec)
+	ev := recordEvent(procevent.KindExec)
 	ev.Scan = procmon.InitialScan
 	ev.Time = startTime
 	attrs := buildOne(t, defaultBuilder(t), ev).Attributes().AsRaw()
@@ -425,7 +426,7 @@ func TestScanRecordHasNoLifetime(t *testing.T) {
 }
 
 func TestExitLifetime(t *testing.T) {
-	ev := recordEvent(procmon.KindExit)
+	ev := recordEvent(procevent.KindExit)
 	ev.Process.StartTime = recordTime.Add(-1500 * time.Millisecond)
 	attrs := buildOne(t, defaultBuilder(t), ev).Attributes().AsRaw()
 	require.InDelta(t, 1.5, attrs[attrLifetime], 1e-9)
@@ -434,8 +435,8 @@ func TestExitLifetime(t *testing.T) {
 
 // uidEvent is a uid event of sleepProcess (euid 1001) to ruid/euid.
 func uidEvent(ruid, euid uint32) *procmon.ProcessEvent {
-	ev := recordEvent(procmon.KindUID)
-	ev.Kernel = procmon.Event{Kind: procmon.KindUID, PID: 4242, TGID: 4242, RealID: ruid, EffectiveID: euid}
+	ev := recordEvent(procevent.KindUID)
+	ev.Kernel = procevent.Event{Kind: procevent.KindUID, PID: 4242, TGID: 4242, RealID: ruid, EffectiveID: euid}
 	return prevUIDsFromExec(ev)
 }
 
@@ -470,12 +471,12 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "fork",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindFork)
+				ev := recordEvent(procevent.KindFork)
 				// The parent comes from the event, not from the kernel's
 				// fields or the process.
 				ev.ParentPID = 4000
 				ev.Process.PPID = 1
-				ev.Kernel = procmon.Event{Kind: procmon.KindFork, PID: 4242, TGID: 4242, ParentPID: 3999, ParentTGID: 3999}
+				ev.Kernel = procevent.Event{Kind: procevent.KindFork, PID: 4242, TGID: 4242, ParentPID: 3999, ParentTGID: 3999}
 				return ev
 			},
 			wantSev:   plog.SeverityNumberInfo,
@@ -486,7 +487,7 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "comm",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindComm)
+				ev := recordEvent(procevent.KindComm)
 				copy(ev.Kernel.Comm[:], "worker-1")
 				return ev
 			},
@@ -498,7 +499,7 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "comm of 15 bytes",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindComm)
+				ev := recordEvent(procevent.KindComm)
 				copy(ev.Kernel.Comm[:], "abcdefghijklmno")
 				return ev
 			},
@@ -571,8 +572,8 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "gid",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindGID)
-				ev.Kernel = procmon.Event{Kind: procmon.KindGID, PID: 4242, TGID: 4242, RealID: 3000, EffectiveID: 3001}
+				ev := recordEvent(procevent.KindGID)
+				ev.Kernel = procevent.Event{Kind: procevent.KindGID, PID: 4242, TGID: 4242, RealID: 3000, EffectiveID: 3001}
 				ev.PrevIDs, ev.PrevKnown = [2]uint32{ev.Process.GIDs[0], ev.Process.GIDs[1]}, true
 				return ev
 			},
@@ -586,8 +587,8 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "sid",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindSID)
-				ev.Kernel = procmon.Event{Kind: procmon.KindSID, PID: 4242, TGID: 4242}
+				ev := recordEvent(procevent.KindSID)
+				ev.Kernel = procevent.Event{Kind: procevent.KindSID, PID: 4242, TGID: 4242}
 				return ev
 			},
 			wantSev:   plog.SeverityNumberInfo,
@@ -598,8 +599,8 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "ptrace attach",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindPtrace)
-				ev.Kernel = procmon.Event{Kind: procmon.KindPtrace, PID: 4242, TGID: 4242, TracerPID: 5001, TracerTGID: 5000}
+				ev := recordEvent(procevent.KindPtrace)
+				ev.Kernel = procevent.Event{Kind: procevent.KindPtrace, PID: 4242, TGID: 4242, TracerPID: 5001, TracerTGID: 5000}
 				return ev
 			},
 			wantSev:   plog.SeverityNumberInfo,
@@ -610,8 +611,8 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "ptrace detach",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindPtrace)
-				ev.Kernel = procmon.Event{Kind: procmon.KindPtrace, PID: 4242, TGID: 4242}
+				ev := recordEvent(procevent.KindPtrace)
+				ev.Kernel = procevent.Event{Kind: procevent.KindPtrace, PID: 4242, TGID: 4242}
 				return ev
 			},
 			wantSev:   plog.SeverityNumberInfo,
@@ -622,8 +623,8 @@ func TestOtherEventRecords(t *testing.T) {
 		{
 			name: "coredump",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindCoredump)
-				ev.Kernel = procmon.Event{Kind: procmon.KindCoredump, PID: 4242, TGID: 4242, ParentPID: 1000, ParentTGID: 1000}
+				ev := recordEvent(procevent.KindCoredump)
+				ev.Kernel = procevent.Event{Kind: procevent.KindCoredump, PID: 4242, TGID: 4242, ParentPID: 1000, ParentTGID: 1000}
 				return ev
 			},
 			wantSev:   plog.SeverityNumberError,
@@ -644,10 +645,7 @@ func TestOtherEventRecords(t *testing.T) {
 }
 
 func TestEventNameOfEveryKind(t *testing.T) {
-	for _, k := range procmon.Kinds() {
-		if k == procmon.KindNone {
-			continue
-		}
+	for _, k := range procevent.Kinds() {
 		t.Run(k.String(), func(t *testing.T) {
 			lr := buildOne(t, defaultBuilder(t), recordEvent(k))
 			require.Equal(t, "process."+k.String(), lr.EventName())
@@ -660,9 +658,9 @@ func TestEventNameOfEveryKind(t *testing.T) {
 func TestAppendRecordAppends(t *testing.T) {
 	b := defaultBuilder(t)
 	rs := plog.NewLogRecordSlice()
-	b.appendRecord(rs, recordEvent(procmon.KindExec))
-	b.appendRecord(rs, recordEvent(procmon.KindFork))
-	b.appendRecord(rs, recordEvent(procmon.KindExit))
+	b.appendRecord(rs, recordEvent(procevent.KindExec))
+	b.appendRecord(rs, recordEvent(procevent.KindFork))
+	b.appendRecord(rs, recordEvent(procevent.KindExit))
 
 	// The batcher relies on records being added, never overwritten.
 	require.Equal(t, 3, rs.Len())
@@ -673,7 +671,7 @@ func TestAppendRecordAppends(t *testing.T) {
 
 func TestAppendRecordLeavesTheProcessAlone(t *testing.T) {
 	// The Process is shared with the monitor and the other subscribers.
-	ev := recordEvent(procmon.KindExec)
+	ev := recordEvent(procevent.KindExec)
 	ev.Process.Args = []string{"mysql", "--password=hunter2", strings.Repeat("x", 100)}
 	want := *ev.Process
 	want.Args = append([]string(nil), ev.Process.Args...)
@@ -735,15 +733,12 @@ func TestHunter2NeverLeavesTheReceiver(t *testing.T) {
 	for name, args := range commandLines {
 		t.Run(name, func(t *testing.T) {
 			var evs []*procmon.ProcessEvent
-			for _, k := range procmon.Kinds() {
-				if k == procmon.KindNone {
-					continue
-				}
+			for _, k := range procevent.Kinds() {
 				ev := recordEvent(k)
 				ev.Process.Args = args
 				evs = append(evs, ev)
 			}
-			scan := recordEvent(procmon.KindExec)
+			scan := recordEvent(procevent.KindExec)
 			scan.Scan = procmon.InitialScan
 			scan.Process.Args = args
 			evs = append(evs, scan)
@@ -833,7 +828,7 @@ func TestCommandLineModes(t *testing.T) {
 	keys := []string{attrCommand, attrCommandLine, attrCommandArgs, attrArgsCount, attrRedacted, attrTruncated}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, k := range []procmon.Kind{procmon.KindExec, procmon.KindExit} {
+			for _, k := range []procevent.Kind{procevent.KindExec, procevent.KindExit} {
 				ev := recordEvent(k)
 				ev.Process.Args = tt.args
 				lr := buildOne(t, newTestBuilder(t, tt.mode, 4096), ev)
@@ -850,7 +845,7 @@ func TestCommandLineModes(t *testing.T) {
 }
 
 func TestCommandLineModeNoneHasNoArguments(t *testing.T) {
-	ev := recordEvent(procmon.KindExec)
+	ev := recordEvent(procevent.KindExec)
 	ev.Process.Args = []string{"mysql", "--password=hunter2"}
 	ld := logsWith(newTestBuilder(t, redact.ModeNone, 4096), ev)
 	requireNowhere(t, ld, "hunter2")
@@ -891,7 +886,7 @@ func TestTruncation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, mode := range []redact.Mode{redact.ModeRedacted, redact.ModeFull} {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				ev.Process.Args = tt.args
 				lr := buildOne(t, newTestBuilder(t, mode, tt.maxLen), ev)
 				attrs := lr.Attributes()
@@ -932,7 +927,7 @@ func TestTruncation(t *testing.T) {
 
 func TestNoTruncationAtTheLimit(t *testing.T) {
 	// "prog " + 11 bytes is exactly 16 bytes: nothing is cut.
-	ev := recordEvent(procmon.KindExec)
+	ev := recordEvent(procevent.KindExec)
 	ev.Process.Args = []string{"prog", "0123456789a"}
 	attrs := buildOne(t, newTestBuilder(t, redact.ModeFull, 16), ev).Attributes().AsRaw()
 	require.Equal(t, "prog 0123456789a", attrs[attrCommandLine])
@@ -968,7 +963,7 @@ func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 		{
 			name: "exe, args, cwd, cgroup and parent name",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExec)
+				ev := recordEvent(procevent.KindExec)
 				p := ev.Process
 				p.Exe = "/usr/bin/\xffbad"
 				p.Comm = "\xfebad"
@@ -993,7 +988,7 @@ func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 		{
 			name: "only comm",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindExit)
+				ev := recordEvent(procevent.KindExit)
 				ev.Process.Exe = ""
 				ev.Process.Comm = "sl\xffeep"
 				return ev
@@ -1006,7 +1001,7 @@ func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 		{
 			name: "comm event",
 			ev: func() *procmon.ProcessEvent {
-				ev := recordEvent(procmon.KindComm)
+				ev := recordEvent(procevent.KindComm)
 				copy(ev.Kernel.Comm[:], "new\xffname")
 				return ev
 			},
@@ -1031,7 +1026,7 @@ func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 }
 
 func TestOnlyCommNamesTheExecutable(t *testing.T) {
-	for _, k := range []procmon.Kind{procmon.KindExec, procmon.KindExit, procmon.KindFork} {
+	for _, k := range []procevent.Kind{procevent.KindExec, procevent.KindExit, procevent.KindFork} {
 		t.Run(k.String(), func(t *testing.T) {
 			ev := recordEvent(k)
 			ev.Process.Exe = ""

@@ -4,6 +4,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
@@ -36,7 +37,7 @@ const attrField = "procmon.field"
 
 // buildMetrics turns a counter snapshot into cumulative monotonic sums.
 // filtered counts, by kind, the events the receiver's filter dropped.
-func buildMetrics(c procmon.Counters, filtered [procmon.NumKinds]uint64, start, now pcommon.Timestamp, res pcommon.Resource, version string) pmetric.Metrics {
+func buildMetrics(c procmon.Counters, filtered [procevent.NumKinds]uint64, start, now pcommon.Timestamp, res pcommon.Resource, version string) pmetric.Metrics {
 	md := pmetric.NewMetrics()
 	rm := md.ResourceMetrics().AppendEmpty()
 	res.CopyTo(rm.Resource())
@@ -65,23 +66,17 @@ func buildMetrics(c procmon.Counters, filtered [procmon.NumKinds]uint64, start, 
 	}
 
 	events := newSum("procmon.events", "{event}", "Kernel process events received, by type (thread events included).")
-	for _, k := range procmon.Kinds() {
-		if k == procmon.KindNone {
-			continue
-		}
+	for _, k := range procevent.Kinds() {
 		point(events, c.Events[k]).Attributes().PutStr(attrEventType, k.String())
 	}
 	dropped := newSum("procmon.events.dropped", "{event}", "Events dropped because a worker queue was full, by type.")
 	kept := newSum("procmon.events.filtered", "{event}", "Events not reported because the filter excluded their process, by type.")
-	for _, k := range procmon.Kinds() {
-		if k == procmon.KindNone {
-			continue
-		}
+	for _, k := range procevent.Kinds() {
 		point(dropped, c.Dropped[k]).Attributes().PutStr(attrEventType, k.String())
 		point(kept, filtered[k]).Attributes().PutStr(attrEventType, k.String())
 	}
 	misses := newSum("procmon.enrichment.misses", "{read}", "Reads of a process's /proc entry at exec or scan that failed, by field; most often the process was already gone.")
-	for f := procmon.Field(0); f < procmon.NumFields; f++ {
+	for f := procevent.Field(0); f < procevent.NumFields; f++ {
 		point(misses, c.Misses[f]).Attributes().PutStr(attrField, f.String())
 	}
 	tracked := ms.AppendEmpty()

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
@@ -32,8 +33,8 @@ func distinctCounters() procmon.Counters {
 	c.ReinitFailures = 204
 	c.ScanFailures = 205
 	c.CallbacksExecuted = 206
-	c.ExecDropped = c.Dropped[procmon.KindExec]
-	c.ExitDropped = c.Dropped[procmon.KindExit]
+	c.ExecDropped = c.Dropped[procevent.KindExec]
+	c.ExitDropped = c.Dropped[procevent.KindExit]
 	c.KernelLost = 209
 	c.Malformed = 210
 	c.Overruns = 211
@@ -44,8 +45,8 @@ func distinctCounters() procmon.Counters {
 }
 
 // distinctFiltered has a distinct, non-zero value for every kind.
-func distinctFiltered() [procmon.NumKinds]uint64 {
-	var f [procmon.NumKinds]uint64
+func distinctFiltered() [procevent.NumKinds]uint64 {
+	var f [procevent.NumKinds]uint64
 	for k := range f {
 		f[k] = uint64(400 + k)
 	}
@@ -90,10 +91,8 @@ type wantMetric struct {
 // byKind maps each kind but none to base+kind.
 func byKind(base int64) map[string]int64 {
 	m := map[string]int64{}
-	for _, k := range procmon.Kinds() {
-		if k != procmon.KindNone {
-			m[k.String()] = base + int64(k)
-		}
+	for _, k := range procevent.Kinds() {
+		m[k.String()] = base + int64(k)
 	}
 	return m
 }
@@ -201,10 +200,9 @@ func TestBuildMetrics(t *testing.T) {
 	require.ElementsMatch(t, wantNames, names)
 	require.Len(t, names, len(want), "no metric twice")
 
-	// Every counter reaches a metric, except those of kind none, which the
-	// kernel never sends.
+	// Every counter reaches a metric, except the unused slots of no kind.
 	for _, v := range append(counterValues(c), filtered[:]...) {
-		if v == c.Events[procmon.KindNone] || v == c.Dropped[procmon.KindNone] || v == filtered[procmon.KindNone] {
+		if v == c.Events[0] || v == c.Dropped[0] || v == filtered[0] {
 			continue
 		}
 		require.True(t, reported[v], "counter value %d is in no metric", v)
@@ -225,14 +223,14 @@ func TestBuildMetricsCopiesResource(t *testing.T) {
 }
 
 func TestBuildMetricsZeroCounters(t *testing.T) {
-	md := buildMetrics(procmon.Counters{}, [procmon.NumKinds]uint64{}, 1, 2, pcommon.NewResource(), "")
+	md := buildMetrics(procmon.Counters{}, [procevent.NumKinds]uint64{}, 1, 2, pcommon.NewResource(), "")
 
 	// Cumulative sums are reported from the start, at zero, so that a rate
 	// can be computed from the first increase.
 	sm := md.ResourceMetrics().At(0).ScopeMetrics().At(0)
 	require.Equal(t, 16, sm.Metrics().Len())
-	kinds := int(procmon.NumKinds) - 1
-	require.Equal(t, 3*kinds+int(procmon.NumFields)+1+11, md.DataPointCount())
+	kinds := int(procevent.NumKinds) - 1
+	require.Equal(t, 3*kinds+int(procevent.NumFields)+1+11, md.DataPointCount())
 	for _, m := range sm.Metrics().All() {
 		var dps pmetric.NumberDataPointSlice
 		switch m.Type() {

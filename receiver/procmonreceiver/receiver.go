@@ -18,20 +18,21 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/procmon-otel/procmon/internal/filter"
+	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
 
 // openerFunc makes the event source's opener for a Config.
-type openerFunc func(cfg *Config) (procmon.Opener, error)
+type openerFunc func(cfg *Config) (procevent.Opener, error)
 
 // procmonReceiver is one procmon entry: one monitor, shared by the logs and
 // the metrics pipeline that use it.
 type procmonReceiver struct {
 	cfg        *Config
 	set        receiver.Settings
-	open       procmon.Opener
+	open       procevent.Opener
 	obs        *receiverhelper.ObsReport
 	onShutdown func()
 
@@ -44,7 +45,7 @@ type procmonReceiver struct {
 	mon      *procmon.Monitor
 	batch    *logBatcher
 	filter   *filter.Filter
-	filtered [procmon.NumKinds]atomic.Uint64
+	filtered [procevent.NumKinds]atomic.Uint64
 	res      pcommon.Resource
 	startTS  pcommon.Timestamp
 	cancel   context.CancelFunc
@@ -56,7 +57,7 @@ var (
 	_ receiver.Metrics = (*procmonReceiver)(nil)
 )
 
-func newReceiver(cfg *Config, set receiver.Settings, open procmon.Opener, onShutdown func()) (*procmonReceiver, error) {
+func newReceiver(cfg *Config, set receiver.Settings, open procevent.Opener, onShutdown func()) (*procmonReceiver, error) {
 	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
 		ReceiverID:             set.ID,
 		Transport:              cfg.Source,
@@ -255,7 +256,7 @@ func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 }
 
 func (r *procmonReceiver) emitMetrics() {
-	var filtered [procmon.NumKinds]uint64
+	var filtered [procevent.NumKinds]uint64
 	for k := range filtered {
 		filtered[k] = r.filtered[k].Load()
 	}

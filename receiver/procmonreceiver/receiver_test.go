@@ -24,18 +24,18 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/procmon-otel/procmon/internal/filter"
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // feedSource hands the events sent on its channel to the monitor, as a
 // kernel socket would, and fails once closed.
 type feedSource struct {
-	events chan procmon.Event
+	events chan procevent.Event
 	once   sync.Once
 	closed chan struct{}
 }
 
-func (s *feedSource) Receive(sink procmon.Sink) error {
+func (s *feedSource) Receive(sink procevent.Sink) error {
 	select {
 	case ev := <-s.events:
 		sink.Event(&ev)
@@ -152,7 +152,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer.Logs) *harness {
 	t.Helper()
 	h := &harness{
-		src:  &feedSource{events: make(chan procmon.Event), closed: make(chan struct{})},
+		src:  &feedSource{events: make(chan procevent.Event), closed: make(chan struct{})},
 		logs: new(consumertest.LogsSink),
 		mets: new(consumertest.MetricsSink),
 	}
@@ -168,8 +168,8 @@ func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer
 	if edit != nil {
 		edit(cfg)
 	}
-	f := newFactory(func(*Config) (procmon.Opener, error) {
-		return func() (procmon.Source, error) { return h.src, nil }, nil
+	f := newFactory(func(*Config) (procevent.Opener, error) {
+		return func() (procevent.Source, error) { return h.src, nil }, nil
 	})
 	set := receivertest.NewNopSettings(componentType)
 	core, obs := observer.New(zap.DebugLevel)
@@ -186,7 +186,7 @@ func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer
 	return h
 }
 
-func (h *harness) send(evs ...procmon.Event) {
+func (h *harness) send(evs ...procevent.Event) {
 	for _, ev := range evs {
 		h.src.events <- ev
 	}
@@ -237,8 +237,8 @@ func TestExecAndExitBecomeRecords(t *testing.T) {
 	addProc(t, root, curl)
 	h := newHarness(t, root, nil, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242, CPU: 1, Timestamp: 1},
-		procmon.Event{Kind: procmon.KindExit, PID: 4242, TGID: 4242, ExitStatus: 9, Timestamp: 2},
+		procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242, CPU: 1, Timestamp: 1},
+		procevent.Event{Kind: procevent.KindExit, PID: 4242, TGID: 4242, ExitStatus: 9, Timestamp: 2},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 2 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
@@ -286,8 +286,8 @@ func TestOnlyConfiguredEvents(t *testing.T) {
 	root := fakeProc(t, 10, "/bin/x")
 	h := newHarness(t, root, func(c *Config) { c.Events = []string{eventExit} }, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
-		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindExec, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindExit, PID: 10, TGID: 10},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
 	require.Equal(t, "process.exit", records(h.logs)[0].EventName())
@@ -298,10 +298,10 @@ func TestDefaultEventsLeaveForksOut(t *testing.T) {
 	root := fakeProc(t, 10, "/bin/x")
 	h := newHarness(t, root, nil, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
-		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
-		procmon.Event{Kind: procmon.KindComm, PID: 11, TGID: 11},
-		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11},
+		procevent.Event{Kind: procevent.KindExec, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procevent.Event{Kind: procevent.KindComm, PID: 11, TGID: 11},
+		procevent.Event{Kind: procevent.KindExit, PID: 11, TGID: 11},
 	)
 	// The exit of 11 comes after its fork and comm on the same worker.
 	require.Eventually(t, func() bool {
@@ -316,12 +316,12 @@ func TestForkRecords(t *testing.T) {
 	root := fakeProc(t, 10, "/bin/x", "x", "--serve")
 	h := newHarness(t, root, func(c *Config) { c.Events = []string{"exec", "exit", "fork"} }, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
-		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10, CPU: 2},
-		procmon.Event{Kind: procmon.KindFork, PID: 12, TGID: 10, ParentPID: 10, ParentTGID: 10}, // a thread
-		procmon.Event{Kind: procmon.KindUID, PID: 11, TGID: 11, RealID: 0, EffectiveID: 0},      // not configured
-		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
-		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindExec, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10, CPU: 2},
+		procevent.Event{Kind: procevent.KindFork, PID: 12, TGID: 10, ParentPID: 10, ParentTGID: 10}, // a thread
+		procevent.Event{Kind: procevent.KindUID, PID: 11, TGID: 11, RealID: 0, EffectiveID: 0},      // not configured
+		procevent.Event{Kind: procevent.KindExit, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procevent.Event{Kind: procevent.KindExit, PID: 10, TGID: 10},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 4 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
@@ -349,16 +349,16 @@ func TestAllEvents(t *testing.T) {
 	var comm [16]byte
 	copy(comm[:], "renamed")
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
-		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
-		procmon.Event{Kind: procmon.KindComm, PID: 11, TGID: 11, Comm: comm},
-		procmon.Event{Kind: procmon.KindUID, PID: 11, TGID: 11, RealID: 1001, EffectiveID: 0},
-		procmon.Event{Kind: procmon.KindGID, PID: 11, TGID: 11, RealID: 1001, EffectiveID: 0},
-		procmon.Event{Kind: procmon.KindSID, PID: 11, TGID: 11},
-		procmon.Event{Kind: procmon.KindPtrace, PID: 11, TGID: 11, TracerPID: 10, TracerTGID: 10},
-		procmon.Event{Kind: procmon.KindCoredump, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
-		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11, ExitStatus: 11 | 0x80},
-		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindExec, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procevent.Event{Kind: procevent.KindComm, PID: 11, TGID: 11, Comm: comm},
+		procevent.Event{Kind: procevent.KindUID, PID: 11, TGID: 11, RealID: 1001, EffectiveID: 0},
+		procevent.Event{Kind: procevent.KindGID, PID: 11, TGID: 11, RealID: 1001, EffectiveID: 0},
+		procevent.Event{Kind: procevent.KindSID, PID: 11, TGID: 11},
+		procevent.Event{Kind: procevent.KindPtrace, PID: 11, TGID: 11, TracerPID: 10, TracerTGID: 10},
+		procevent.Event{Kind: procevent.KindCoredump, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procevent.Event{Kind: procevent.KindExit, PID: 11, TGID: 11, ExitStatus: 11 | 0x80},
+		procevent.Event{Kind: procevent.KindExit, PID: 10, TGID: 10},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 10 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
@@ -391,12 +391,12 @@ func TestFilterDropsExecAndExitAndCountsThem(t *testing.T) {
 		c.Filter.Include = &filter.MatchConfig{Names: []string{"curl"}}
 	}, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 10, TGID: 10},
-		procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242},
-		procmon.Event{Kind: procmon.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
-		procmon.Event{Kind: procmon.KindExit, PID: 11, TGID: 11},
-		procmon.Event{Kind: procmon.KindExit, PID: 10, TGID: 10, ExitStatus: 1 << 8},
-		procmon.Event{Kind: procmon.KindExit, PID: 4242, TGID: 4242},
+		procevent.Event{Kind: procevent.KindExec, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242},
+		procevent.Event{Kind: procevent.KindFork, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
+		procevent.Event{Kind: procevent.KindExit, PID: 11, TGID: 11},
+		procevent.Event{Kind: procevent.KindExit, PID: 10, TGID: 10, ExitStatus: 1 << 8},
+		procevent.Event{Kind: procevent.KindExit, PID: 4242, TGID: 4242},
 	)
 	require.Eventually(t, func() bool {
 		got := latestValues(h.mets)
@@ -425,8 +425,8 @@ func TestFilterByContainerAndUser(t *testing.T) {
 		c.Filter.Containers = filter.HostOnly
 	}, nil)
 	for pid := int32(20); pid <= 22; pid++ {
-		h.send(procmon.Event{Kind: procmon.KindExec, PID: pid, TGID: pid},
-			procmon.Event{Kind: procmon.KindExit, PID: pid, TGID: pid})
+		h.send(procevent.Event{Kind: procevent.KindExec, PID: pid, TGID: pid},
+			procevent.Event{Kind: procevent.KindExit, PID: pid, TGID: pid})
 	}
 	require.Eventually(t, func() bool {
 		got := latestValues(h.mets)
@@ -472,11 +472,11 @@ func TestDefaultConfigNeverExportsHunter2(t *testing.T) {
 			var comm [16]byte
 			copy(comm[:], "mysql")
 			h.send(
-				procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242},
-				procmon.Event{Kind: procmon.KindFork, PID: 4243, TGID: 4243, ParentPID: 4242, ParentTGID: 4242},
-				procmon.Event{Kind: procmon.KindComm, PID: 4243, TGID: 4243, Comm: comm},
-				procmon.Event{Kind: procmon.KindExit, PID: 4243, TGID: 4243, ExitStatus: 6},
-				procmon.Event{Kind: procmon.KindExit, PID: 4242, TGID: 4242, ExitStatus: 1 << 8},
+				procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242},
+				procevent.Event{Kind: procevent.KindFork, PID: 4243, TGID: 4243, ParentPID: 4242, ParentTGID: 4242},
+				procevent.Event{Kind: procevent.KindComm, PID: 4243, TGID: 4243, Comm: comm},
+				procevent.Event{Kind: procevent.KindExit, PID: 4243, TGID: 4243, ExitStatus: 6},
+				procevent.Event{Kind: procevent.KindExit, PID: 4242, TGID: 4242, ExitStatus: 1 << 8},
 			)
 			// The initial scan's exec, the live exec, and both exits at least.
 			require.Eventually(t, func() bool {
@@ -509,7 +509,7 @@ func TestDefaultConfigNeverExportsHunter2(t *testing.T) {
 func TestCommandLineModeReachesTheRecords(t *testing.T) {
 	root := fakeProc(t, 4242, "/usr/bin/mysql", "mysql", "--password=hunter2", "-h", "db")
 	h := newHarness(t, root, func(c *Config) { c.CommandLine = "none" }, nil)
-	h.send(procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242})
+	h.send(procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242})
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
 	attrs := records(h.logs)[0].Attributes().AsRaw()
 	require.NotContains(t, attrs, attrCommandLine)
@@ -521,7 +521,7 @@ func TestCommandLineModeReachesTheRecords(t *testing.T) {
 func TestMaxCommandLineLengthReachesTheRecords(t *testing.T) {
 	root := fakeProc(t, 4242, "/usr/bin/echo", "echo", strings.Repeat("z", 100))
 	h := newHarness(t, root, func(c *Config) { c.MaxCommandLineLength = 16 }, nil)
-	h.send(procmon.Event{Kind: procmon.KindExec, PID: 4242, TGID: 4242})
+	h.send(procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242})
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
 	attrs := records(h.logs)[0].Attributes().AsRaw()
 	require.Equal(t, "echo zzzzzzzzzzz", attrs[attrCommandLine])
@@ -535,7 +535,7 @@ func TestBatchesBySizeAndFlushesAtShutdown(t *testing.T) {
 		c.Workers = 1
 	}, nil)
 	for pid := int32(1); pid <= 7; pid++ {
-		h.send(procmon.Event{Kind: procmon.KindExec, PID: pid, TGID: pid})
+		h.send(procevent.Event{Kind: procevent.KindExec, PID: pid, TGID: pid})
 	}
 	require.Eventually(t, func() bool { return h.logs.LogRecordCount() == 6 }, 5*time.Second, 5*time.Millisecond)
 	for _, ld := range h.logs.AllLogs() {
@@ -549,24 +549,24 @@ func TestRefusedLogsAreLoggedNotRetried(t *testing.T) {
 	refuse := consumertest.NewErr(errors.New("backend down"))
 	h := newHarness(t, t.TempDir(), nil, refuse)
 	for pid := int32(1); pid <= 50; pid++ {
-		h.send(procmon.Event{Kind: procmon.KindExec, PID: pid, TGID: pid})
+		h.send(procevent.Event{Kind: procevent.KindExec, PID: pid, TGID: pid})
 	}
 	require.Eventually(t, func() bool {
 		return h.obs.FilterMessageSnippet("refused procmon's log records").Len() > 0
 	}, 5*time.Second, 5*time.Millisecond)
 	// The reader is not held up: more events still go through the monitor.
-	h.send(procmon.Event{Kind: procmon.KindExec, PID: 99, TGID: 99})
+	h.send(procevent.Event{Kind: procevent.KindExec, PID: 99, TGID: 99})
 	require.Eventually(t, func() bool { return h.rcv.mon.Counters().Exec == 51 }, 5*time.Second, 5*time.Millisecond)
 }
 
 func TestMetricsCarryTheCounters(t *testing.T) {
 	h := newHarness(t, t.TempDir(), nil, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindFork, PID: 5, TGID: 5, ParentTGID: 1},
-		procmon.Event{Kind: procmon.KindExec, PID: 5, TGID: 5},
-		procmon.Event{Kind: procmon.KindExit, PID: 6, TGID: 5}, // a thread
-		procmon.Event{Kind: procmon.KindExit, PID: 5, TGID: 5},
-		procmon.Event{Kind: procmon.KindExec, PID: 7, TGID: 7}, // still running
+		procevent.Event{Kind: procevent.KindFork, PID: 5, TGID: 5, ParentTGID: 1},
+		procevent.Event{Kind: procevent.KindExec, PID: 5, TGID: 5},
+		procevent.Event{Kind: procevent.KindExit, PID: 6, TGID: 5}, // a thread
+		procevent.Event{Kind: procevent.KindExit, PID: 5, TGID: 5},
+		procevent.Event{Kind: procevent.KindExec, PID: 7, TGID: 7}, // still running
 	)
 	want := map[string]int64{
 		"procmon.execs": 2, "procmon.exits": 1, "procmon.callbacks.executed": 3,
@@ -630,8 +630,8 @@ func TestStartReportsSetupFailure(t *testing.T) {
 	cfg.ProcRoot = t.TempDir()
 	cfg.ReaderPriority = priorityNormal
 	boom := errors.New("subscribing needs CAP_NET_ADMIN")
-	f := newFactory(func(*Config) (procmon.Opener, error) {
-		return func() (procmon.Source, error) { return nil, boom }, nil
+	f := newFactory(func(*Config) (procevent.Opener, error) {
+		return func() (procevent.Source, error) { return nil, boom }, nil
 	})
 	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
 	require.NoError(t, err)
@@ -644,8 +644,8 @@ func TestStartReportsSetupFailure(t *testing.T) {
 func TestStartRefusesMissingProcRoot(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.ProcRoot = filepath.Join(t.TempDir(), "nope")
-	f := newFactory(func(*Config) (procmon.Opener, error) {
-		return func() (procmon.Source, error) {
+	f := newFactory(func(*Config) (procevent.Opener, error) {
+		return func() (procevent.Source, error) {
 			t.Error("no source may be opened without a proc root")
 			return nil, errors.New("unreachable")
 		}, nil
@@ -673,10 +673,10 @@ func TestFilterJudgesForksByTheirParentsContainer(t *testing.T) {
 		c.Filter.Containers = filter.HostOnly
 	}, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 30, TGID: 30},
-		procmon.Event{Kind: procmon.KindFork, PID: 31, TGID: 31, ParentPID: 30, ParentTGID: 30},
-		procmon.Event{Kind: procmon.KindExit, PID: 31, TGID: 31},
-		procmon.Event{Kind: procmon.KindExit, PID: 30, TGID: 30},
+		procevent.Event{Kind: procevent.KindExec, PID: 30, TGID: 30},
+		procevent.Event{Kind: procevent.KindFork, PID: 31, TGID: 31, ParentPID: 30, ParentTGID: 30},
+		procevent.Event{Kind: procevent.KindExit, PID: 31, TGID: 31},
+		procevent.Event{Kind: procevent.KindExit, PID: 30, TGID: 30},
 	)
 	require.Eventually(t, func() bool {
 		return h.rcv.mon.Counters().CallbacksExecuted == 4
@@ -697,9 +697,9 @@ func TestUIDRecordsCompareWithTheLastChange(t *testing.T) {
 	addProc(t, root, daemon)
 	h := newHarness(t, root, func(c *Config) { c.Events = []string{"exec", "uid"} }, nil)
 	h.send(
-		procmon.Event{Kind: procmon.KindExec, PID: 50, TGID: 50},
-		procmon.Event{Kind: procmon.KindUID, PID: 50, TGID: 50, RealID: 0, EffectiveID: 1001},
-		procmon.Event{Kind: procmon.KindUID, PID: 50, TGID: 50, RealID: 0, EffectiveID: 0},
+		procevent.Event{Kind: procevent.KindExec, PID: 50, TGID: 50},
+		procevent.Event{Kind: procevent.KindUID, PID: 50, TGID: 50, RealID: 0, EffectiveID: 1001},
+		procevent.Event{Kind: procevent.KindUID, PID: 50, TGID: 50, RealID: 0, EffectiveID: 0},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 3 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)

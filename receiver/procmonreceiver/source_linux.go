@@ -5,11 +5,11 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/kernel"
 	"github.com/procmon-otel/procmon/internal/netlinksource"
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // newOpener returns the opener of the configured event source.
-func newOpener(cfg *Config) (procmon.Opener, error) {
+func newOpener(cfg *Config) (procevent.Opener, error) {
 	return netlinksource.NewOpener(netlinksource.Config{
 		ProcRoot:      cfg.ProcRoot,
 		ReceiveBuffer: cfg.ReceiveBufferBytes,

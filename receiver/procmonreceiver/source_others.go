@@ -7,11 +7,11 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // newOpener fails: process events come from the Linux kernel.
-func newOpener(*Config) (procmon.Opener, error) {
+func newOpener(*Config) (procevent.Opener, error) {
 	return nil, errors.New("procmon receiver is only supported on linux")
 }
 

@@ -6,34 +6,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestKindString(t *testing.T) {
-	for k, want := range map[Kind]string{
-		KindNone:     "none",
-		KindFork:     "fork",
-		KindExec:     "exec",
-		KindExit:     "exit",
-		KindUID:      "uid",
-		KindGID:      "gid",
-		KindSID:      "sid",
-		KindPtrace:   "ptrace",
-		KindComm:     "comm",
-		KindCoredump: "coredump",
-		NumKinds:     "unknown",
-		Kind(200):    "unknown",
-	} {
-		require.Equal(t, want, k.String(), "kind %d", uint8(k))
-	}
-}
-
-func TestKinds(t *testing.T) {
-	ks := Kinds()
-	require.Len(t, ks, int(NumKinds))
-	for i, k := range ks {
-		require.Equal(t, Kind(i), k)
-		require.NotEqual(t, "unknown", k.String())
-	}
-}
-
 func TestDecodeExitStatus(t *testing.T) {
 	for _, tc := range []struct {
 		name         string
