@@ -32,18 +32,27 @@ func (s loopSink) Event(ev *procevent.Event) {
 		m.ctr.exec.Add(1)
 		s.exec(ev)
 	case procevent.KindExit:
-		if ev.PID != ev.TGID {
-			return // a thread, not a process
+		if !ev.GroupDead && !m.table.endTask(ev.PID, ev.TGID) {
+			return // a task of a process that lives on
 		}
 		m.ctr.exit.Add(1)
 		s.exit(ev)
 	case procevent.KindFork:
-		if ev.PID != ev.TGID || !m.tracking() {
+		if ev.PID != ev.TGID {
+			m.table.startThread(ev.TGID)
 			return // a new thread, not a new process
+		}
+		if !m.tracking() {
+			return
 		}
 		// A new process runs its parent's program until it execs; remember
 		// that so that the exit of a child that never execs can name it.
-		child := m.table.inherit(ev.PID, ev.ParentTGID)
+		child := m.table.inherit(ev.PID, ev.ParentTGID, func(p *Process) {
+			if ev.Content.Have.Has(procevent.FieldStat) {
+				m.adoptStat(p, &ev.Content)
+				p.Missing = p.Missing.Without(procevent.FieldStat)
+			}
+		})
 		s.other(ev, child)
 	default:
 		if len(subscribers(&m.otherSubs)) > 0 {
@@ -65,7 +74,7 @@ func (s loopSink) exec(ev *procevent.Event) {
 		}
 	}
 	m.nameParent(p)
-	m.table.put(p)
+	m.table.put(p, 1) // exec leaves one thread
 	// Queued even with no exec subscriber: the worker reads the late fields
 	// that the exit or other events of this process will carry.
 	m.enqueue(&ProcessEvent{
@@ -88,8 +97,13 @@ func (s loopSink) exit(ev *procevent.Event) {
 		if !notify {
 			return
 		}
-		if p == nil || !m.sameProcess(p, epoch) {
-			p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<procevent.NumFields - 1, lateRead: true}
+		if p == nil || !m.sameProcess(p, epoch, &ev.Content) {
+			p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: procevent.AllFields, lateRead: true}
+			if ev.Content.Have.Has(procevent.FieldStat) {
+				// Unknown to the table, but its source says what it was.
+				m.adoptStat(p, &ev.Content)
+				p.Missing = p.Missing.Without(procevent.FieldStat)
+			}
 		}
 		parent := p.PPID
 		if parent == 0 {
@@ -114,11 +128,22 @@ func (s loopSink) exit(ev *procevent.Event) {
 }
 
 // sameProcess reports whether the exiting process is the one p describes.
-// Only after the kernel lost events since p was recorded can it be another
-// one that reused the pid (its fork and exec lost); then the exiting
+// When the source says when the exiting process started (c), that tells.
+// Otherwise, only after the kernel lost events since p was recorded can it be
+// another one that reused the pid (its fork and exec lost); then the exiting
 // process's start time, still readable at its exit, tells.
-func (m *Monitor) sameProcess(p *Process, epoch uint64) bool {
-	if p.lossEpoch == epoch || p.StartTicks == 0 {
+func (m *Monitor) sameProcess(p *Process, epoch uint64, c *procevent.Content) bool {
+	if p.StartTicks == 0 {
+		return true
+	}
+	if c.Have.Has(procevent.FieldStat) {
+		if c.StartBoottime/(uint64(time.Second)/userHZ) == p.StartTicks {
+			return true
+		}
+		m.ctr.pidReuse.Add(1)
+		return false
+	}
+	if p.lossEpoch == epoch {
 		return true
 	}
 	st, err := m.fs.Stat(p.PID)
@@ -137,7 +162,7 @@ func (s loopSink) other(ev *procevent.Event, p *Process) {
 		return
 	}
 	if p == nil {
-		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: 1<<procevent.NumFields - 1, lateRead: true}
+		p = &Process{PID: ev.TGID, PPID: ev.ParentTGID, Missing: procevent.AllFields, lateRead: true}
 	}
 	m.enqueue(&ProcessEvent{
 		Kind:      ev.Kind,

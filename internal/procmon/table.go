@@ -28,22 +28,33 @@ type pidTable struct {
 	gone  map[int32]struct{}
 }
 
+// entry is one process the table keeps, with what only the table's lock
+// guards.
+type entry struct {
+	p *Process
+	// threads counts the process's live tasks, from its exec or fork on, for
+	// a source that reports every task's exit; 0 when unknown.
+	threads int32
+	// leaderGone is set once the group leader's task ended while others live.
+	leaderGone bool
+}
+
 func newPidTable(max int) pidTable {
 	return pidTable{m: make(map[int32]*list.Element), order: list.New(), max: max}
 }
 
-// putLocked stores p, replacing any entry of its pid, and evicts the oldest
-// entries beyond max.
-func (t *pidTable) putLocked(p *Process) {
+// putLocked stores p, whose thread count is threads (0 for unknown),
+// replacing any entry of its pid, and evicts the oldest entries beyond max.
+func (t *pidTable) putLocked(p *Process, threads int32) {
 	p.lossEpoch = t.epoch
 	if e, ok := t.m[p.PID]; ok {
 		t.order.Remove(e)
 	}
-	t.m[p.PID] = t.order.PushBack(p)
+	t.m[p.PID] = t.order.PushBack(&entry{p: p, threads: threads})
 	for t.order.Len() > t.max {
 		oldest := t.order.Front()
 		t.order.Remove(oldest)
-		delete(t.m, oldest.Value.(*Process).PID)
+		delete(t.m, oldest.Value.(*entry).p.PID)
 		t.evictions++
 	}
 }
@@ -55,13 +66,14 @@ func (t *pidTable) removeLocked(pid int32) *Process {
 	}
 	t.order.Remove(e)
 	delete(t.m, pid)
-	return e.Value.(*Process)
+	return e.Value.(*entry).p
 }
 
-func (t *pidTable) put(p *Process) {
+// put stores p, which has threads tasks (0 for unknown).
+func (t *pidTable) put(p *Process, threads int32) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.putLocked(p)
+	t.putLocked(p, threads)
 }
 
 // get returns the entry of pid, or nil. The entry must not be modified.
@@ -69,7 +81,7 @@ func (t *pidTable) get(pid int32) *Process {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if e, ok := t.m[pid]; ok {
-		return e.Value.(*Process)
+		return e.Value.(*entry).p
 	}
 	return nil
 }
@@ -99,22 +111,22 @@ func (t *pidTable) addIfNewThen(p *Process, then func()) bool {
 	if _, exited := t.gone[p.PID]; exited {
 		return false
 	}
-	if e, ok := t.m[p.PID]; ok && e.Value.(*Process).StartTicks == p.StartTicks {
+	if e, ok := t.m[p.PID]; ok && e.Value.(*entry).p.StartTicks == p.StartTicks {
 		return false
 	}
-	t.putLocked(p)
+	t.putLocked(p, 0)
 	then()
 	return true
 }
 
-// inherit records a forked child as running its parent's program, and
-// returns the child's entry.
-func (t *pidTable) inherit(child, parent int32) *Process {
+// inherit records a forked child as running its parent's program, lets fill
+// add what the source said of the child, and returns the child's entry.
+func (t *pidTable) inherit(child, parent int32, fill func(*Process)) *Process {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	p := &Process{PID: child, PPID: parent, Missing: 1<<procevent.NumFields - 1}
 	if e, ok := t.m[parent]; ok {
-		pp := e.Value.(*Process)
+		pp := e.Value.(*entry).p
 		p.Exe, p.Comm, p.Args, p.ParentName = pp.Exe, pp.Comm, pp.Args, pp.Name()
 		p.UIDs, p.GIDs, p.IDsKnown = pp.UIDs, pp.GIDs, pp.IDsKnown
 		// Not pp.Missing: the parent's worker may be writing it.
@@ -129,8 +141,52 @@ func (t *pidTable) inherit(child, parent int32) *Process {
 			p.Missing |= 1 << procevent.FieldCmdline
 		}
 	}
-	t.putLocked(p)
+	fill(p)
+	t.putLocked(p, 1) // a new process has one thread
 	return p
+}
+
+// startThread counts a new thread of process tgid.
+func (t *pidTable) startThread(tgid int32) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if e, ok := t.m[tgid]; ok {
+		if en := e.Value.(*entry); en.threads > 0 {
+			en.threads++
+		}
+	}
+}
+
+// endTask records that task pid of process tgid ended, for a source that
+// reports every task's exit, and reports whether that ended the process. The
+// last task to end does, whether or not it leads the group: a leader may end
+// first, and the others then carry on; and when a thread execs, the kernel
+// ends the leader in its stead. Where the count is unknown (the process was
+// found by a scan, or the kernel lost events since its exec) the leader's
+// end is taken for the process's.
+func (t *pidTable) endTask(pid, tgid int32) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.m[tgid]
+	if !ok {
+		return pid == tgid
+	}
+	en := e.Value.(*entry)
+	if en.threads == 0 || en.p.lossEpoch != t.epoch {
+		return pid == tgid
+	}
+	if pid == tgid {
+		en.leaderGone = true
+	}
+	if en.threads--; en.threads > 0 {
+		return false
+	}
+	if !en.leaderGone {
+		// More tasks ended than were counted: stop counting, and let the
+		// leader's end be the process's.
+		return false
+	}
+	return true
 }
 
 // takeThen removes the entry of pid and hands it (or nil) to then, with the
@@ -171,7 +227,7 @@ func (t *pidTable) sweep(exists func(int32) bool) int {
 	t.mu.Lock()
 	entries := make([]*Process, 0, len(t.m))
 	for e := t.order.Front(); e != nil; e = e.Next() {
-		entries = append(entries, e.Value.(*Process))
+		entries = append(entries, e.Value.(*entry).p)
 	}
 	t.mu.Unlock()
 	n := 0
@@ -180,7 +236,7 @@ func (t *pidTable) sweep(exists func(int32) bool) int {
 			continue
 		}
 		t.mu.Lock()
-		if e, ok := t.m[p.PID]; ok && e.Value.(*Process) == p {
+		if e, ok := t.m[p.PID]; ok && e.Value.(*entry).p == p {
 			t.removeLocked(p.PID)
 			n++
 		}

@@ -13,7 +13,7 @@ func BenchmarkPidTable(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			tab := newPidTable(1 << 16)
 			for i := range bc.live {
-				tab.put(&Process{PID: int32(100000 + i)})
+				tab.put(&Process{PID: int32(100000 + i)}, 1)
 			}
 			// Made up front so that the loop measures the table, not the allocator.
 			procs := make([]*Process, 4096)
@@ -24,7 +24,7 @@ func BenchmarkPidTable(b *testing.B) {
 			i := 0
 			for b.Loop() {
 				p := procs[i%len(procs)]
-				tab.put(p)
+				tab.put(p, 1)
 				if tab.take(p.PID) != p {
 					b.Fatal("took another entry")
 				}

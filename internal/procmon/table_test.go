@@ -22,9 +22,16 @@ func newTable(ps ...*Process) *pidTable {
 	tab := newPidTable(1 << 16)
 	t := &tab
 	for _, p := range ps {
-		t.put(p)
+		t.put(p, 0)
 	}
 	return t
+}
+
+// newCountingTable is a table of one process whose exec was seen: one thread.
+func newCountingTable(pid int32) *pidTable {
+	tab := newTable()
+	tab.put(&Process{PID: pid}, 1)
+	return tab
 }
 
 func TestPidTableAddIfNew(t *testing.T) {
@@ -52,7 +59,7 @@ func TestPidTableSweep(t *testing.T) {
 	n := tab.sweep(func(pid int32) bool {
 		if pid == 3 {
 			// pid 3 exits and is reused by a new exec while the sweep looks.
-			tab.put(fresh)
+			tab.put(fresh, 0)
 			return false
 		}
 		return pid == 1
@@ -72,11 +79,12 @@ func TestPidTableInherit(t *testing.T) {
 	parent := &Process{PID: 50, PPID: 1, StartTicks: 9, Exe: "/usr/sbin/sshd", Args: []string{"sshd", "-D"}}
 	tab := newTable(parent)
 
-	tab.inherit(51, 50)
+	tab.inherit(51, 50, func(*Process) {})
 	require.Equal(t, &Process{PID: 51, PPID: 50, Exe: "/usr/sbin/sshd", Args: []string{"sshd", "-D"}, ParentName: "sshd",
 		Missing: 1<<procevent.FieldStat | 1<<procevent.FieldStatus | 1<<procevent.FieldCwd | 1<<procevent.FieldCgroup}, tab.get(51))
-	tab.inherit(61, 60)
-	require.Equal(t, &Process{PID: 61, PPID: 60, Missing: 1<<procevent.NumFields - 1}, tab.get(61), "an unknown parent leaves the program unknown")
+	tab.inherit(61, 60, func(p *Process) { p.Comm = "from the source" })
+	require.Equal(t, &Process{PID: 61, PPID: 60, Comm: "from the source", Missing: 1<<procevent.NumFields - 1}, tab.get(61),
+		"an unknown parent leaves the program unknown")
 	require.Same(t, parent, tab.get(50))
 }
 
@@ -86,4 +94,60 @@ func TestPidTableTake(t *testing.T) {
 	require.Same(t, p, tab.take(7))
 	require.Nil(t, tab.take(7))
 	require.Zero(t, tab.len())
+}
+
+func TestPidTableCountsThreads(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		// tasks that end, in order, after two threads were started (pids
+		// 11 and 12 of process 10): the last one ends the process.
+		ends []int32
+	}{
+		{"leader last", []int32{11, 12, 10}},
+		{"leader first", []int32{10, 11, 12}},
+		{"leader in the middle", []int32{11, 10, 12}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tab := newCountingTable(10)
+			tab.startThread(10)
+			tab.startThread(10)
+			for i, pid := range tc.ends {
+				last := i == len(tc.ends)-1
+				require.Equal(t, last, tab.endTask(pid, 10), "end of task %d", pid)
+			}
+		})
+	}
+}
+
+func TestPidTableThreadExecEndsOnlyTheLeader(t *testing.T) {
+	// Thread 11 execs: the kernel ends the leader in its stead, and the exec
+	// leaves one thread, which ends the process.
+	tab := newCountingTable(10)
+	tab.startThread(10)
+	require.False(t, tab.endTask(10, 10), "the leader's end when a thread execs")
+	tab.put(&Process{PID: 10}, 1) // the exec
+	require.True(t, tab.endTask(10, 10))
+}
+
+func TestPidTableUncountedThreadsFallBackToTheLeader(t *testing.T) {
+	// Found by a scan: nothing counted, the leader's end is the process's.
+	tab := newTable(&Process{PID: 10})
+	tab.startThread(10)
+	require.False(t, tab.endTask(11, 10))
+	require.True(t, tab.endTask(10, 10))
+
+	// Counted, but the kernel lost events since: the count is not trusted.
+	tab = newCountingTable(20)
+	tab.startThread(20)
+	tab.lost()
+	require.True(t, tab.endTask(20, 20))
+
+	// More tasks end than were counted: counting stops, the leader decides.
+	tab = newCountingTable(30)
+	require.False(t, tab.endTask(31, 30), "a thread the count never saw")
+	require.True(t, tab.endTask(30, 30))
+
+	// Unknown to the table.
+	require.False(t, tab.endTask(41, 40))
+	require.True(t, tab.endTask(40, 40))
 }
