@@ -29,7 +29,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './$(BUILD_DIR)/*' -not -path
 
 .DEFAULT_GOAL := build
 
-.PHONY: build tools otelcol run test unit e2e fuzz bench microbench lint fmt-check vet clean
+.PHONY: build tools otelcol run test unit e2e fuzz bench microbench lint fmt-check vet clean generate
 
 build:
 	$(GO) build ./...
@@ -90,6 +90,16 @@ bench: otelcol
 # they are skipped here: run them by name with -benchtime 1x.
 microbench:
 	$(GO) test -run='^$$' -bench=. -skip='$(STORM_BENCHMARKS)' -benchmem ./...
+
+# Regenerate what is generated and committed: the eBPF objects (bpf2go, with
+# Debian's clang and libbpf headers), and the hashes of the C sources they
+# were built from, which a test compares.
+EBPF_DIR := internal/ebpfsource
+generate:
+	@command -v clang >/dev/null && test -f /usr/include/bpf/bpf_helpers.h || \
+		(apt-get update && apt-get install -y clang llvm libbpf-dev)
+	cd $(EBPF_DIR) && $(GO) generate .
+	cd $(EBPF_DIR)/bpf && sha256sum *.c *.h > sources.sha256
 
 lint: fmt-check vet
 

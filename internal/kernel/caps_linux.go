@@ -14,6 +14,8 @@ const (
 	CapSysPtrace = 19
 	CapSysAdmin  = 21
 	CapSysNice   = 23
+	CapPerfmon   = 38
+	CapBPF       = 39
 )
 
 // EffectiveCaps returns the effective capability set of the calling process
