@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/confmap"
@@ -15,6 +16,7 @@ import (
 
 // Source names.
 const (
+	sourceAuto    = "auto"
 	sourceNetlink = "netlink"
 	sourceEBPF    = "ebpf"
 )
@@ -46,8 +48,12 @@ const maxReceiveBuffer = 1 << 30
 
 // Config is the procmon receiver's configuration.
 type Config struct {
-	// Source is where process events come from: "netlink" (the kernel's proc
-	// connector). "ebpf" is reserved. Default "netlink".
+	// Source is where process events come from: "ebpf" (BPF programs on the
+	// kernel's process tracepoints, which capture what each process ran as it
+	// ran it), "netlink" (the kernel's proc connector, with the details read
+	// from /proc), or "auto": eBPF where the kernel and the collector's
+	// privileges allow it and the events configured are ones it reports,
+	// netlink otherwise. Default "auto".
 	Source string `mapstructure:"source"`
 	// ProcRoot is where the host's /proc is mounted: "/proc", or "/host/proc"
 	// when the collector runs in a container. Default "/proc".
@@ -61,8 +67,10 @@ type Config struct {
 	// QueueSize is how many events each worker can hold; beyond it events are
 	// dropped and counted. Default 4096.
 	QueueSize int `mapstructure:"queue_size"`
-	// ReceiveBufferBytes is the kernel socket's receive buffer; 0 keeps the
-	// kernel's default. Default 8 MiB.
+	// ReceiveBufferBytes is the kernel's buffer of events for procmon: the
+	// eBPF ring buffer (rounded up to a power of two; 0 means 8 MiB), or the
+	// netlink socket's receive buffer (0 keeps the kernel's default).
+	// Default 8 MiB.
 	ReceiveBufferBytes int `mapstructure:"receive_buffer_bytes"`
 	// CollectionInterval is how often the counters are emitted as metrics.
 	// Default 10s.
@@ -76,11 +84,12 @@ type Config struct {
 	// Default 25ms: short, so that a record reaches the pipeline within
 	// milliseconds; a storm fills batches by size long before.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
-	// ReaderPriority is the scheduling priority of the thread that reads the
-	// kernel's events and, at each exec, the process's /proc entry before a
-	// short-lived process is gone: "realtime" (SCHED_FIFO 1), "high" (nice
-	// -20) or "normal". Without CAP_SYS_NICE it falls back, and says so once.
-	// Default "realtime".
+	// ReaderPriority is, with the netlink source, the scheduling priority of
+	// the thread that reads the kernel's events and, at each exec, the
+	// process's /proc entry before a short-lived process is gone: "realtime"
+	// (SCHED_FIFO 1), "high" (nice -20) or "normal". Without CAP_SYS_NICE it
+	// falls back, and says so once. The eBPF source needs no race against
+	// /proc and leaves its reader alone. Default "realtime".
 	ReaderPriority string `mapstructure:"reader_priority"`
 	// CommandLine is what records say of command lines: "redacted" (values
 	// that look like secrets replaced by ***), "full" or "none". Default
@@ -114,7 +123,7 @@ var _ confmap.Validator = (*Config)(nil)
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Source:                sourceNetlink,
+		Source:                sourceAuto,
 		ProcRoot:              "/proc",
 		ScanExistingProcesses: true,
 		QueueSize:             4096,
@@ -135,11 +144,14 @@ func createDefaultConfig() *Config {
 func (cfg *Config) Validate() error {
 	var errs []error
 	switch cfg.Source {
-	case sourceNetlink:
+	case sourceAuto, sourceNetlink:
 	case sourceEBPF:
-		errs = append(errs, errors.New(`source: "ebpf" is reserved for the eBPF event stream, which is not available yet; use "netlink"`))
+		if only := cfg.netlinkOnlyEvents(); len(only) > 0 {
+			errs = append(errs, fmt.Errorf(`events: %s come from the netlink source only; with source "ebpf", list exec, exit and fork`,
+				strings.Join(only, ", ")))
+		}
 	default:
-		errs = append(errs, fmt.Errorf(`source: unknown source %q; use "netlink"`, cfg.Source))
+		errs = append(errs, fmt.Errorf(`source: unknown source %q; use auto, ebpf or netlink`, cfg.Source))
 	}
 	if cfg.ProcRoot == "" {
 		errs = append(errs, errors.New("proc_root: must not be empty"))
@@ -200,6 +212,22 @@ func (cfg *Config) Validate() error {
 // wants reports whether the event name is enabled.
 func (cfg *Config) wants(event string) bool {
 	return slices.Contains(cfg.Events, event) || slices.Contains(cfg.Events, eventAll)
+}
+
+// netlinkOnly are the events only the netlink source reports: the eBPF source
+// hooks exec, fork and exit only.
+var netlinkOnly = []string{"comm", "uid", "gid", "sid", "ptrace", "coredump"}
+
+// netlinkOnlyEvents returns the events configured that only the netlink
+// source reports.
+func (cfg *Config) netlinkOnlyEvents() []string {
+	var only []string
+	for _, name := range netlinkOnly {
+		if cfg.wants(name) {
+			only = append(only, name)
+		}
+	}
+	return only
 }
 
 // otherKinds returns the opt-in kernel events enabled.

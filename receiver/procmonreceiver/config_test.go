@@ -32,7 +32,7 @@ func loadEntry(t *testing.T, cm *confmap.Conf, id component.ID) (*Config, error)
 // from createDefaultConfig(), so that the documented defaults are checked too.
 func documentedDefaults() *Config {
 	return &Config{
-		Source:                "netlink",
+		Source:                "auto",
 		ProcRoot:              "/proc",
 		ScanExistingProcesses: true,
 		Workers:               0,
@@ -57,6 +57,9 @@ func TestLoadConfig(t *testing.T) {
 
 	ebpf := documentedDefaults()
 	ebpf.Source = "ebpf"
+	ebpfNetlinkEvents := documentedDefaults()
+	ebpfNetlinkEvents.Source = "ebpf"
+	ebpfNetlinkEvents.Events = []string{"exec", "exit", "fork", "uid", "coredump"}
 	everyEvent := documentedDefaults()
 	everyEvent.Events = []string{"all"}
 
@@ -98,7 +101,11 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id:       component.NewIDWithName(componentType, "ebpf"),
 			expected: ebpf,
-			wantErrs: []string{`source: "ebpf" is reserved for the eBPF event stream, which is not available yet; use "netlink"`},
+		},
+		{
+			id:       component.NewIDWithName(componentType, "ebpf_netlink_events"),
+			expected: ebpfNetlinkEvents,
+			wantErrs: []string{`events: uid, coredump come from the netlink source only; with source "ebpf", list exec, exit and fork`},
 		},
 		{
 			id:       component.NewIDWithName(componentType, "every_event"),
@@ -256,17 +263,17 @@ func TestConfigValidate(t *testing.T) {
 		{
 			name:    "unknown source",
 			mutate:  func(c *Config) { c.Source = "kprobe" },
-			wantErr: `source: unknown source "kprobe"; use "netlink"`,
+			wantErr: `source: unknown source "kprobe"; use auto, ebpf or netlink`,
 		},
 		{
 			name:    "empty source",
 			mutate:  func(c *Config) { c.Source = "" },
-			wantErr: `source: unknown source ""; use "netlink"`,
+			wantErr: `source: unknown source ""; use auto, ebpf or netlink`,
 		},
 		{
-			name:    "ebpf reserved",
-			mutate:  func(c *Config) { c.Source = "ebpf" },
-			wantErr: `source: "ebpf" is reserved for the eBPF event stream, which is not available yet; use "netlink"`,
+			name:    "ebpf with every event",
+			mutate:  func(c *Config) { c.Source = "ebpf"; c.Events = []string{"all"} },
+			wantErr: `events: comm, uid, gid, sid, ptrace, coredump come from the netlink source only; with source "ebpf", list exec, exit and fork`,
 		},
 		{
 			name:    "empty proc_root",
@@ -516,7 +523,7 @@ func TestConfigValidateReportsEveryError(t *testing.T) {
 		msgs = append(msgs, e.Error())
 	}
 	require.Equal(t, []string{
-		`source: unknown source "kprobe"; use "netlink"`,
+		`source: unknown source "kprobe"; use auto, ebpf or netlink`,
 		"proc_root: must not be empty",
 		"workers: 2000 is out of range; use 0 (one per CPU) to 1024",
 		"queue_size: must be positive, got -5",

@@ -11,14 +11,14 @@ import (
 
 // NewFactory returns the procmon receiver's factory.
 func NewFactory() receiver.Factory {
-	return newFactory(newOpener)
+	return newFactory(chooseSource)
 }
 
-// newFactory builds the factory around a source opener, which tests replace.
+// newFactory builds the factory around a source picker, which tests replace.
 // The registry of running receivers lives in the factory, not in a package
 // variable, so that separate factories never share state.
-func newFactory(open openerFunc) receiver.Factory {
-	reg := &registry{open: open, m: make(map[*Config]*procmonReceiver)}
+func newFactory(source sourceFunc) receiver.Factory {
+	reg := &registry{source: source, m: make(map[*Config]*procmonReceiver)}
 	return receiver.NewFactory(
 		componentType,
 		func() component.Config { return createDefaultConfig() },
@@ -31,9 +31,9 @@ func newFactory(open openerFunc) receiver.Factory {
 // metrics pipelines of one procmon entry share one monitor and one socket.
 // An entry is removed at Shutdown, so the same Config can be created again.
 type registry struct {
-	open openerFunc
-	mu   sync.Mutex
-	m    map[*Config]*procmonReceiver
+	source sourceFunc
+	mu     sync.Mutex
+	m      map[*Config]*procmonReceiver
 }
 
 func (r *registry) get(cfg *Config, set receiver.Settings) (*procmonReceiver, error) {
@@ -42,14 +42,10 @@ func (r *registry) get(cfg *Config, set receiver.Settings) (*procmonReceiver, er
 	if rcv, ok := r.m[cfg]; ok {
 		return rcv, nil
 	}
-	open, err := r.open(cfg)
-	if err != nil {
-		return nil, err
+	if platformError != nil {
+		return nil, platformError
 	}
-	rcv, err := newReceiver(cfg, set, open, func() { r.remove(cfg) })
-	if err != nil {
-		return nil, err
-	}
+	rcv := newReceiver(cfg, set, r.source, func() { r.remove(cfg) })
 	r.m[cfg] = rcv
 	return rcv, nil
 }

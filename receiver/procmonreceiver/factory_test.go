@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/procmon-otel/procmon/internal/procevent"
+	"go.uber.org/zap"
 )
 
 // errBlockingSourceClosed is what blockingSource.Receive returns once closed.
@@ -51,7 +52,16 @@ func (s *blockingSource) isClosed() bool {
 	}
 }
 
-// countingOpener is an openerFunc that counts its calls and keeps every source
+// openerSource is a sourceFunc that calls newOpener for the source's
+// opener: a fake one, named "fake".
+func openerSource(newOpener func(*Config) (procevent.Opener, error)) sourceFunc {
+	return func(cfg *Config, _ *zap.Logger) (eventSource, error) {
+		open, err := newOpener(cfg)
+		return eventSource{name: "fake", open: open}, err
+	}
+}
+
+// countingOpener is an opener maker that counts its calls and keeps every source
 // its openers open.
 type countingOpener struct {
 	calls atomic.Int32
@@ -107,7 +117,7 @@ func TestCreateDefaultConfig(t *testing.T) {
 
 func TestFactorySharesReceiverPerConfig(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	set := receivertest.NewNopSettings(componentType)
 	cfg := factoryTestConfig(t)
 
@@ -116,13 +126,20 @@ func TestFactorySharesReceiverPerConfig(t *testing.T) {
 	mr, err := f.CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
 
-	// Both pipelines must share one monitor and one socket.
+	// Both pipelines must share one monitor and one socket, whose source
+	// is picked once, at the first Start.
 	require.Same(t, lr, mr)
+	require.Zero(t, fake.calls.Load())
+	host := componenttest.NewNopHost()
+	require.NoError(t, lr.Start(context.Background(), host))
+	require.NoError(t, mr.Start(context.Background(), host))
 	require.EqualValues(t, 1, fake.calls.Load())
+	require.Len(t, fake.opened(), 1)
 
 	other, err := f.CreateLogs(context.Background(), set, factoryTestConfig(t), consumertest.NewNop())
 	require.NoError(t, err)
 	require.NotSame(t, lr, other)
+	require.NoError(t, other.Start(context.Background(), host))
 	require.EqualValues(t, 2, fake.calls.Load())
 
 	require.NoError(t, lr.Shutdown(context.Background()))
@@ -131,7 +148,7 @@ func TestFactorySharesReceiverPerConfig(t *testing.T) {
 
 func TestFactorySameConfigAfterShutdown(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	set := receivertest.NewNopSettings(componentType)
 	cfg := factoryTestConfig(t)
 	host := componenttest.NewNopHost()
@@ -146,9 +163,9 @@ func TestFactorySameConfigAfterShutdown(t *testing.T) {
 	second, err := f.CreateMetrics(context.Background(), set, cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	require.NotSame(t, first, second)
-	require.EqualValues(t, 2, fake.calls.Load())
 
 	require.NoError(t, second.Start(context.Background(), host))
+	require.EqualValues(t, 2, fake.calls.Load())
 	require.Len(t, fake.opened(), 2)
 	require.NoError(t, second.Shutdown(context.Background()))
 	require.True(t, fake.opened()[1].isClosed())
@@ -156,7 +173,7 @@ func TestFactorySameConfigAfterShutdown(t *testing.T) {
 
 func TestStartAfterShutdownFails(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	host := componenttest.NewNopHost()
 
 	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), factoryTestConfig(t), consumertest.NewNop())
@@ -170,7 +187,7 @@ func TestStartAfterShutdownFails(t *testing.T) {
 
 func TestStartAfterShutdownWithoutStartFails(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 
 	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), factoryTestConfig(t), consumertest.NewNop())
 	require.NoError(t, err)
@@ -181,7 +198,7 @@ func TestStartAfterShutdownWithoutStartFails(t *testing.T) {
 
 func TestFactoryStartTwiceOpensOnce(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	set := receivertest.NewNopSettings(componentType)
 	cfg := factoryTestConfig(t)
 	host := componenttest.NewNopHost()
@@ -201,7 +218,7 @@ func TestFactoryStartTwiceOpensOnce(t *testing.T) {
 
 func TestShutdownWithoutStart(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	set := receivertest.NewNopSettings(componentType)
 
 	tests := []struct {
@@ -228,7 +245,7 @@ func TestShutdownWithoutStart(t *testing.T) {
 
 func TestCreateWithWrongType(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	set := receivertest.NewNopSettings(component.MustNewType("other"))
 
 	_, err := f.CreateLogs(context.Background(), set, factoryTestConfig(t), consumertest.NewNop())

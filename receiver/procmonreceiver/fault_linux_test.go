@@ -231,6 +231,7 @@ func runOnEachCPU(t *testing.T, probe string) {
 func startFaultReceiver(t *testing.T, set receiver.Settings, edit func(*Config), next consumer.Logs) *procmonReceiver {
 	t.Helper()
 	cfg := createDefaultConfig()
+	cfg.Source = sourceNetlink
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
 	if edit != nil {
@@ -636,6 +637,7 @@ func connectorSockets(t *testing.T) int {
 func TestFaultShutdownMidStormAndCycles(t *testing.T) {
 	testutil.RequireRoot(t)
 	cfg := createDefaultConfig()
+	cfg.Source = sourceNetlink
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
 	set := receivertest.NewNopSettings(componentType)

@@ -123,7 +123,7 @@ func (b *recordBuilder) putIdentity(attrs pcommon.Map, ev *procmon.ProcessEvent)
 
 // putDetails adds the exec-time enrichment that exec and exit records carry.
 func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
-	b.putCommandLine(attrs, p.Args)
+	b.putCommandLine(attrs, p.Args, p.Cut.Has(procevent.FieldCmdline))
 	if p.Cwd != "" {
 		attrs.PutStr(attrWorkingDirectory, validUTF8(p.Cwd))
 	}
@@ -159,7 +159,7 @@ func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
 
 // putCommandLine adds argv[0], the command line and its arguments, redacted
 // as configured and bounded in length.
-func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string) {
+func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string, cut bool) {
 	if len(args) == 0 {
 		return
 	}
@@ -190,7 +190,7 @@ func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string) {
 		left -= len(s)
 		cut2 = cut2 || cut
 	}
-	if cut0 || cut1 || cut2 {
+	if cut || cut0 || cut1 || cut2 {
 		attrs.PutBool(attrTruncated, true)
 	}
 }

@@ -935,6 +935,17 @@ func TestNoTruncationAtTheLimit(t *testing.T) {
 	require.NotContains(t, attrs, attrTruncated)
 }
 
+func TestSourceCutIsFlagged(t *testing.T) {
+	// The source captured the arguments in part: nothing here is cut again,
+	// but the record must say the value is incomplete.
+	ev := recordEvent(procevent.KindExec)
+	ev.Process.Args = []string{"prog", "0123"}
+	ev.Process.Cut = 1 << procevent.FieldCmdline
+	attrs := buildOne(t, newTestBuilder(t, redact.ModeFull, 4096), ev).Attributes().AsRaw()
+	require.Equal(t, "prog 0123", attrs[attrCommandLine])
+	require.Equal(t, true, attrs[attrTruncated])
+}
+
 // requireValidUTF8 walks every string in v.
 func requireValidUTF8(t *testing.T, where string, v any) {
 	t.Helper()

@@ -8,6 +8,10 @@ import (
 	"github.com/procmon-otel/procmon/internal/procmon"
 )
 
+// attrSource is the resource attribute of the metrics that names the event
+// source in use: ebpf or netlink.
+const attrSource = "procmon.source"
+
 // attrEventType is the attribute that splits counters by kernel event type.
 const attrEventType = "procmon.event.type"
 

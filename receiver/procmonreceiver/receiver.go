@@ -24,16 +24,12 @@ import (
 	"github.com/procmon-otel/procmon/internal/redact"
 )
 
-// openerFunc makes the event source's opener for a Config.
-type openerFunc func(cfg *Config) (procevent.Opener, error)
-
 // procmonReceiver is one procmon entry: one monitor, shared by the logs and
 // the metrics pipeline that use it.
 type procmonReceiver struct {
 	cfg        *Config
 	set        receiver.Settings
-	open       procevent.Opener
-	obs        *receiverhelper.ObsReport
+	pick       sourceFunc
 	onShutdown func()
 
 	mu       sync.Mutex
@@ -42,14 +38,18 @@ type procmonReceiver struct {
 	started  bool
 	shutdown bool
 
+	source   string // the source in use, once started
+	obs      *receiverhelper.ObsReport
 	mon      *procmon.Monitor
 	batch    *logBatcher
 	filter   *filter.Filter
 	filtered [procevent.NumKinds]atomic.Uint64
 	res      pcommon.Resource
-	startTS  pcommon.Timestamp
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// metricsRes is res with the source in use.
+	metricsRes pcommon.Resource
+	startTS    pcommon.Timestamp
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 }
 
 var (
@@ -57,16 +57,8 @@ var (
 	_ receiver.Metrics = (*procmonReceiver)(nil)
 )
 
-func newReceiver(cfg *Config, set receiver.Settings, open procevent.Opener, onShutdown func()) (*procmonReceiver, error) {
-	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
-		ReceiverID:             set.ID,
-		Transport:              cfg.Source,
-		ReceiverCreateSettings: set,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &procmonReceiver{cfg: cfg, set: set, open: open, obs: obs, onShutdown: onShutdown}, nil
+func newReceiver(cfg *Config, set receiver.Settings, pick sourceFunc, onShutdown func()) *procmonReceiver {
+	return &procmonReceiver{cfg: cfg, set: set, pick: pick, onShutdown: onShutdown}
 }
 
 func (r *procmonReceiver) setLogs(next consumer.Logs) {
@@ -95,27 +87,48 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 	if _, err := os.Stat(r.cfg.ProcRoot); err != nil {
 		return fmt.Errorf("proc_root %s is not readable: %w", r.cfg.ProcRoot, err)
 	}
+	src, err := r.pick(r.cfg, r.set.Logger)
+	if err != nil {
+		return fmt.Errorf("procmon: %w", err)
+	}
+	if src.release != nil {
+		// After Initialize took the source, this does nothing.
+		defer src.release()
+	}
+	r.obs, err = receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             r.set.ID,
+		Transport:              src.name,
+		ReceiverCreateSettings: r.set,
+	})
+	if err != nil {
+		return err
+	}
 	r.started = true
-	logMissingCapabilities(r.set.Logger)
+	r.source = src.name
+	logMissingCapabilities(r.set.Logger, src.name)
 	r.res = hostResource()
+	// The metrics also say which source counted them.
+	r.metricsRes = pcommon.NewResource()
+	r.res.CopyTo(r.metricsRes)
+	r.metricsRes.Attributes().PutStr(attrSource, src.name)
 	r.startTS = pcommon.NewTimestampFromTime(time.Now())
 
 	r.mon = procmon.New(procmon.Config{
-		Open:         r.open,
+		Open:         src.open,
 		ProcRoot:     r.cfg.ProcRoot,
 		ScanExisting: r.cfg.ScanExistingProcesses,
 		Workers:      r.cfg.Workers,
 		QueueSize:    r.cfg.QueueSize,
 		MaxTracked:   r.cfg.MaxTrackedProcesses,
 		Logger:       r.set.Logger,
-		ReaderSetup:  readerSetup(r.cfg, r.set.Logger),
+		ReaderSetup:  src.readerSetup,
 	})
 	if r.logs != nil {
 		if err := r.subscribe(); err != nil {
 			return err
 		}
 	}
-	err := r.mon.Initialize()
+	err = r.mon.Initialize()
 	switch {
 	case errors.Is(err, procmon.ErrScan):
 		r.set.Logger.Warn("procmon could not report the processes already running", zap.Error(err))
@@ -137,7 +150,11 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 	if r.metrics != nil {
 		r.every(ctx, r.cfg.CollectionInterval, r.emitMetrics)
 	}
-	r.set.Logger.Info("procmon receiver started", zap.String("source", r.cfg.Source), zap.String("proc_root", r.cfg.ProcRoot))
+	fields := []zap.Field{zap.String("source", src.name), zap.String("proc_root", r.cfg.ProcRoot)}
+	if src.why != "" {
+		fields = append(fields, zap.String("why", src.why))
+	}
+	r.set.Logger.Info("procmon receiver started", fields...)
 	return nil
 }
 
@@ -249,7 +266,7 @@ func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 	n := ld.LogRecordCount()
 	ctx := r.obs.StartLogsOp(context.Background())
 	err := r.logs.ConsumeLogs(ctx, ld)
-	r.obs.EndLogsOp(ctx, r.cfg.Source, n, err)
+	r.obs.EndLogsOp(ctx, r.source, n, err)
 	if err != nil {
 		r.set.Logger.Warn("the next consumer refused procmon's log records", zap.Int("records", n), zap.Error(err))
 	}
@@ -260,11 +277,11 @@ func (r *procmonReceiver) emitMetrics() {
 	for k := range filtered {
 		filtered[k] = r.filtered[k].Load()
 	}
-	md := buildMetrics(r.mon.Counters(), filtered, r.startTS, pcommon.NewTimestampFromTime(time.Now()), r.res, r.set.BuildInfo.Version)
+	md := buildMetrics(r.mon.Counters(), filtered, r.startTS, pcommon.NewTimestampFromTime(time.Now()), r.metricsRes, r.set.BuildInfo.Version)
 	n := md.DataPointCount()
 	ctx := r.obs.StartMetricsOp(context.Background())
 	err := r.metrics.ConsumeMetrics(ctx, md)
-	r.obs.EndMetricsOp(ctx, r.cfg.Source, n, err)
+	r.obs.EndMetricsOp(ctx, r.source, n, err)
 	if err != nil {
 		r.set.Logger.Warn("the next consumer refused procmon's metrics", zap.Error(err))
 	}

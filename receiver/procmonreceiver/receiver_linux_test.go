@@ -19,13 +19,26 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
+	"go.uber.org/zap"
 )
 
-// startRealReceiver starts the receiver on the kernel's proc connector with
-// the default configuration, records sent to the returned sink.
-func startRealReceiver(t *testing.T) *consumertest.LogsSink {
+// sources are the event sources the tests on the real kernel run with.
+var sources = []string{sourceEBPF, sourceNetlink}
+
+// forEachSource runs test as a subtest for each source.
+func forEachSource(t *testing.T, test func(t *testing.T, source string)) {
+	testutil.RequireRoot(t)
+	for _, source := range sources {
+		t.Run(source, func(t *testing.T) { test(t, source) })
+	}
+}
+
+// startRealReceiver starts the receiver on the kernel with the default
+// configuration and source, records sent to the returned sink.
+func startRealReceiver(t *testing.T, source string) *consumertest.LogsSink {
 	t.Helper()
 	cfg := createDefaultConfig()
+	cfg.Source = source
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
 	sink := new(consumertest.LogsSink)
@@ -55,12 +68,12 @@ func waitForRecords(t *testing.T, sink *consumertest.LogsSink, pid int, names ..
 	return got
 }
 
-// TestRealKernelEvents runs the receiver on the kernel's proc connector and
-// checks the records of a process that exits with a code and of one that is
-// killed.
-func TestRealKernelEvents(t *testing.T) {
-	testutil.RequireRoot(t)
-	sink := startRealReceiver(t)
+// TestRealKernelEvents runs the receiver on the kernel and checks the records
+// of a process that exits with a code and of one that is killed.
+func TestRealKernelEvents(t *testing.T) { forEachSource(t, testRealKernelEvents) }
+
+func testRealKernelEvents(t *testing.T, source string) {
+	sink := startRealReceiver(t, source)
 
 	coded := exec.Command("/bin/sh", "-c", "sleep 0.05; exit 7")
 	require.Error(t, coded.Run())
@@ -96,8 +109,9 @@ func TestRealKernelEvents(t *testing.T) {
 
 // TestRealProcessDetails runs /bin/sleep 0.3 as uid and gid 65534 in a
 // directory of its own and checks what its exec and exit records say.
-func TestRealProcessDetails(t *testing.T) {
-	testutil.RequireRoot(t)
+func TestRealProcessDetails(t *testing.T) { forEachSource(t, testRealProcessDetails) }
+
+func testRealProcessDetails(t *testing.T, source string) {
 	const nobody = 65534
 	owner, err := user.LookupId(strconv.Itoa(nobody))
 	if err != nil {
@@ -113,7 +127,7 @@ func TestRealProcessDetails(t *testing.T) {
 	sleep, err := filepath.EvalSymlinks("/bin/sleep")
 	require.NoError(t, err)
 
-	sink := startRealReceiver(t)
+	sink := startRealReceiver(t, source)
 	cmd := exec.Command("/bin/sleep", "0.3")
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -179,9 +193,11 @@ func TestRealProcessDetails(t *testing.T) {
 // another process and checks that the pid table comes back to where it
 // was: every exit takes its process out, so the table does not grow with
 // the number of processes seen.
-func TestPidTableStaysFlatInAStorm(t *testing.T) {
-	testutil.RequireRoot(t)
+func TestPidTableStaysFlatInAStorm(t *testing.T) { forEachSource(t, testPidTableStaysFlatInAStorm) }
+
+func testPidTableStaysFlatInAStorm(t *testing.T, source string) {
 	cfg := createDefaultConfig()
+	cfg.Source = source
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
 	sink := new(consumertest.LogsSink)
@@ -222,4 +238,41 @@ func TestPidTableStaysFlatInAStorm(t *testing.T) {
 	require.LessOrEqual(t, c.Tracked, before+50+c.KernelLost,
 		"the pid table grew in the storm: %d tracked before, %+v after", before, c)
 	require.Zero(t, c.Evictions)
+}
+
+func TestChooseSource(t *testing.T) {
+	logger := zap.NewNop()
+	pick := func(edit func(*Config)) eventSource {
+		cfg := createDefaultConfig()
+		edit(cfg)
+		src, err := chooseSource(cfg, logger)
+		require.NoError(t, err)
+		if src.release != nil {
+			t.Cleanup(src.release)
+		}
+		return src
+	}
+
+	netlink := pick(func(c *Config) { c.Source = sourceNetlink })
+	require.Equal(t, sourceNetlink, netlink.name)
+	require.Empty(t, netlink.why, "named in the config")
+	require.NotNil(t, netlink.readerSetup, "reader_priority applies to the netlink reader")
+
+	ebpf := pick(func(c *Config) { c.Source = sourceEBPF })
+	require.Equal(t, sourceEBPF, ebpf.name)
+	require.Nil(t, ebpf.readerSetup, "the eBPF reader is left alone")
+	require.Nil(t, ebpf.release, "nothing is opened before Start's monitor opens it")
+
+	auto := pick(func(c *Config) { c.Events = []string{"exec", "exit", "uid", "ptrace"} })
+	require.Equal(t, sourceNetlink, auto.name)
+	require.Equal(t, "the events uid, ptrace come from the netlink source only", auto.why)
+
+	testutil.RequireRoot(t)
+	auto = pick(func(*Config) {})
+	require.Equal(t, sourceEBPF, auto.name, "as root on a kernel with BTF: %s", auto.why)
+	// The source auto opened to try it is the monitor's first.
+	first, err := auto.open()
+	require.NoError(t, err)
+	auto.release() // handed out already: does nothing
+	require.NoError(t, first.Close())
 }

@@ -168,9 +168,9 @@ func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer
 	if edit != nil {
 		edit(cfg)
 	}
-	f := newFactory(func(*Config) (procevent.Opener, error) {
+	f := newFactory(openerSource(func(*Config) (procevent.Opener, error) {
 		return func() (procevent.Source, error) { return h.src, nil }, nil
-	})
+	}))
 	set := receivertest.NewNopSettings(componentType)
 	core, obs := observer.New(zap.DebugLevel)
 	set.Logger = zap.New(core)
@@ -322,6 +322,7 @@ func TestForkRecords(t *testing.T) {
 		procevent.Event{Kind: procevent.KindUID, PID: 11, TGID: 11, RealID: 0, EffectiveID: 0},      // not configured
 		procevent.Event{Kind: procevent.KindExit, PID: 11, TGID: 11, ParentPID: 10, ParentTGID: 10},
 		procevent.Event{Kind: procevent.KindExit, PID: 10, TGID: 10},
+		procevent.Event{Kind: procevent.KindExit, PID: 12, TGID: 10}, // the thread outlived its leader
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 4 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
@@ -593,6 +594,9 @@ func TestMetricsCarryTheCounters(t *testing.T) {
 	m := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
 	start := m.Sum().DataPoints().At(0).StartTimestamp()
 	require.Equal(t, h.rcv.startTS, start, "start time is the receiver's start")
+	source, ok := md.ResourceMetrics().At(0).Resource().Attributes().Get(attrSource)
+	require.True(t, ok, "the metrics name the source in use")
+	require.Equal(t, "fake", source.Str())
 }
 
 // latestValues maps each metric (name/attribute value for split ones) to its
@@ -630,9 +634,9 @@ func TestStartReportsSetupFailure(t *testing.T) {
 	cfg.ProcRoot = t.TempDir()
 	cfg.ReaderPriority = priorityNormal
 	boom := errors.New("subscribing needs CAP_NET_ADMIN")
-	f := newFactory(func(*Config) (procevent.Opener, error) {
+	f := newFactory(openerSource(func(*Config) (procevent.Opener, error) {
 		return func() (procevent.Source, error) { return nil, boom }, nil
-	})
+	}))
 	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	err = rcv.Start(context.Background(), componenttest.NewNopHost())
@@ -644,12 +648,12 @@ func TestStartReportsSetupFailure(t *testing.T) {
 func TestStartRefusesMissingProcRoot(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.ProcRoot = filepath.Join(t.TempDir(), "nope")
-	f := newFactory(func(*Config) (procevent.Opener, error) {
+	f := newFactory(openerSource(func(*Config) (procevent.Opener, error) {
 		return func() (procevent.Source, error) {
 			t.Error("no source may be opened without a proc root")
 			return nil, errors.New("unreachable")
 		}, nil
-	})
+	}))
 	rcv, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	err = rcv.Start(context.Background(), componenttest.NewNopHost())
@@ -713,7 +717,7 @@ func TestUIDRecordsCompareWithTheLastChange(t *testing.T) {
 
 func TestShutdownAfterStartFailedOnTheRecordPipeline(t *testing.T) {
 	fake := &countingOpener{}
-	f := newFactory(fake.openerFunc)
+	f := newFactory(openerSource(fake.openerFunc))
 	cfg := factoryTestConfig(t)
 	cfg.CommandLine = "masked"
 	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())

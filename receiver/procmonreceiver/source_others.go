@@ -6,17 +6,15 @@ import (
 	"errors"
 
 	"go.uber.org/zap"
-
-	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
-// newOpener fails: process events come from the Linux kernel.
-func newOpener(*Config) (procevent.Opener, error) {
-	return nil, errors.New("procmon receiver is only supported on linux")
+// platformError is why the receiver cannot be created here.
+var platformError = errors.New("procmon receiver is only supported on linux")
+
+// chooseSource fails: process events come from the Linux kernel.
+func chooseSource(*Config, *zap.Logger) (eventSource, error) {
+	return eventSource{}, platformError
 }
 
-// readerSetup does nothing where procmon does not run.
-func readerSetup(*Config, *zap.Logger) func() { return nil }
-
 // logMissingCapabilities does nothing where procmon does not run.
-func logMissingCapabilities(*zap.Logger) {}
+func logMissingCapabilities(*zap.Logger, string) {}
