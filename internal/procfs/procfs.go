@@ -55,14 +55,30 @@ func (r *Reader) Cmdline(pid int32) ([]string, error) {
 	return ParseCmdline(raw), nil
 }
 
-// ParseCmdline splits a NUL-separated argument list. A process that rewrote
-// its arguments into one space-separated string comes back as one argument.
+// ParseCmdline splits an argument list in which each argument ends in a
+// NUL, as the kernel lays it out at exec: "a\x00\x00" is "a" and an empty
+// last argument. A process that rewrote its arguments into one string comes
+// back as one argument; one that padded them with NULs, with empty ones at
+// the end (see TrimPadding).
 func ParseCmdline(raw []byte) []string {
-	raw = bytes.TrimRight(raw, "\x00")
 	if len(raw) == 0 {
 		return nil
 	}
-	return strings.Split(string(raw), "\x00")
+	return strings.Split(string(bytes.TrimSuffix(raw, []byte{0})), "\x00")
+}
+
+// TrimPadding drops the empty arguments at the end of args: what is left of
+// a process's arguments after it rewrote them and padded the rest with NULs,
+// as long-running programs that retitle themselves do. At an exec nothing has
+// been rewritten yet, so only arguments read later need it.
+func TrimPadding(args []string) []string {
+	for len(args) > 0 && args[len(args)-1] == "" {
+		args = args[:len(args)-1]
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return args
 }
 
 // Stat reads /proc/<pid>/stat.

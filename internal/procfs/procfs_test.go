@@ -35,8 +35,16 @@ func TestParseStatMalformed(t *testing.T) {
 func TestParseCmdline(t *testing.T) {
 	require.Equal(t, []string{"/bin/sh", "-c", "echo hi"}, ParseCmdline([]byte("/bin/sh\x00-c\x00echo hi\x00")))
 	require.Equal(t, []string{"nginx: worker process"}, ParseCmdline([]byte("nginx: worker process")))
+	require.Equal(t, []string{"printf", "%s", ""}, ParseCmdline([]byte("printf\x00%s\x00\x00")), "an empty last argument")
+	require.Equal(t, []string{""}, ParseCmdline([]byte("\x00")), "one empty argument")
 	require.Nil(t, ParseCmdline(nil))
-	require.Nil(t, ParseCmdline([]byte("\x00")))
+}
+
+func TestTrimPadding(t *testing.T) {
+	require.Equal(t, []string{"nginx: master"}, TrimPadding(ParseCmdline([]byte("nginx: master\x00\x00\x00\x00"))))
+	require.Equal(t, []string{"a", "", "b"}, TrimPadding([]string{"a", "", "b", ""}))
+	require.Nil(t, TrimPadding([]string{"", ""}))
+	require.Nil(t, TrimPadding(nil))
 }
 
 // writeProc lays out a fake /proc/<pid> under root.

@@ -25,7 +25,7 @@ func (m *Monitor) adopt(p *Process, c *procevent.Content) procevent.Fields {
 		p.UIDs, p.GIDs, p.IDsKnown = c.UIDs, c.GIDs, true
 	}
 	if have.Has(procevent.FieldCmdline) {
-		p.Args = splitArgs(c.Args, c.Argc)
+		p.Args, p.Argc = splitArgs(c.Args, c.Argc), c.Argc
 	}
 	if have.Has(procevent.FieldCwd) {
 		p.Cwd = string(c.Cwd)

@@ -104,12 +104,14 @@ func TestExecCutContentKeptWhenProcIsGone(t *testing.T) {
 	c.Cut = 1<<procevent.FieldExe | 1<<procevent.FieldCmdline
 	c.Exe = []byte("/usr/bi")
 	c.Args = []byte("curl\x00-s\x00htt")
+	c.Argc = 5
 	ev := execEvent(300, 2e9)
 	ev.Content = c
 	src.sendEvents(t, ev)
 	p := execs.wait(t, 1)[0].Process
 	require.Equal(t, "/usr/bi", p.Exe)
 	require.Equal(t, []string{"curl", "-s", "htt"}, p.Args)
+	require.Equal(t, 5, p.Argc, "the process's count, not what was captured")
 	require.Equal(t, procevent.Fields(1<<procevent.FieldExe|1<<procevent.FieldCmdline), p.Cut)
 	require.Zero(t, p.Missing, "a cut field is not a missing one")
 	require.Equal(t, [procevent.NumFields]uint64{}, m.Counters().Misses)

@@ -68,7 +68,7 @@ func (m *Monitor) read(rd *procfs.Reader, pid int32, c *procevent.Content) (p *P
 	}
 	if need(procevent.FieldCmdline) {
 		if args, err := rd.Cmdline(pid); err == nil {
-			p.Args = args
+			p.Args, p.Argc = args, len(args)
 			found(procevent.FieldCmdline)
 		} else {
 			miss(procevent.FieldCmdline)

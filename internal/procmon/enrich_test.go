@@ -67,7 +67,7 @@ func wantCurl(m *Monitor) Process {
 	return Process{
 		PID: 300, PPID: 250, StartTicks: 4000,
 		StartTime: m.clock.fromBoottime(4000 * 1e7), // USER_HZ ticks of 10ms
-		Exe:       "/usr/bin/curl", Comm: "curl", Args: curlArgs,
+		Exe:       "/usr/bin/curl", Comm: "curl", Args: curlArgs, Argc: len(curlArgs),
 		PGID: 300, SID: 250, Interactive: true,
 		UIDs: testUIDs, GIDs: testGIDs, IDsKnown: true,
 		ParentName: "bash",

@@ -119,7 +119,7 @@ func TestInitialScan(t *testing.T) {
 
 	scanned := func(pid, ppid int32, ticks uint64, exe string, args ...string) ProcessEvent {
 		return ProcessEvent{Kind: procevent.KindExec, Scan: InitialScan, Time: startTime(ticks),
-			Process: &Process{PID: pid, PPID: ppid, StartTicks: ticks, Exe: exe, Args: args}}
+			Process: &Process{PID: pid, PPID: ppid, StartTicks: ticks, Exe: exe, Args: args, Argc: len(args)}}
 	}
 	require.Equal(t, []ProcessEvent{
 		scanned(1, 0, 3, "/usr/lib/systemd/systemd", "/sbin/init", "splash"),
@@ -183,7 +183,7 @@ func TestInitialScanMissingProcRoot(t *testing.T) {
 func curlProc(t *testing.T) (*procRoot, Process) {
 	proc := newProcRoot(t)
 	p := Process{PID: 300, PPID: 200, StartTicks: 4000, Exe: "/usr/bin/curl",
-		Args: []string{"curl", "-s", "http://example.com"}}
+		Args: []string{"curl", "-s", "http://example.com"}, Argc: 3}
 	proc.add(p.PID, p.PPID, p.StartTicks, p.Exe, p.Args...)
 	return proc, p
 }
@@ -269,7 +269,7 @@ func TestForkChildExitNamesParentProgram(t *testing.T) {
 	src.sendEvents(t, execEvent(400, 1e9), forkEvent(401, 400, 2e9), exitEvent(401, 400, 3e9, 0))
 	evs := exits.wait(t, 1)
 	require.Equal(t, []ProcessEvent{{Kind: procevent.KindExit, Time: monoTime(3e9), CPU: 1,
-		Process: &Process{PID: 401, PPID: 400, Exe: "/usr/sbin/nginx", Args: []string{"nginx", "-g", "daemon off;"}}}},
+		Process: &Process{PID: 401, PPID: 400, Exe: "/usr/sbin/nginx", Args: []string{"nginx", "-g", "daemon off;"}, Argc: 3}}},
 		withoutObserved(t, evs))
 	c := m.Counters()
 	require.Equal(t, uint64(1), c.Events[procevent.KindFork])
@@ -423,7 +423,7 @@ func TestRestartAfterSourceError(t *testing.T) {
 
 	require.Len(t, execs.forPID(100), 1, "a known process is not reported again")
 	require.Equal(t, []ProcessEvent{{Kind: procevent.KindExec, Scan: Rescan, Time: startTime(900),
-		Process: &Process{PID: 200, PPID: 100, StartTicks: 900, Exe: "/usr/bin/make", Args: []string{"make", "-j8"}}}},
+		Process: &Process{PID: 200, PPID: 100, StartTicks: 900, Exe: "/usr/bin/make", Args: []string{"make", "-j8"}, Argc: 2}}},
 		withoutObserved(t, execs.forPID(200)))
 	live := execs.forPID(300)
 	require.Len(t, live, 1)

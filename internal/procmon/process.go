@@ -36,6 +36,9 @@ type Process struct {
 	Comm string
 	// Args is the command line; nil when it could not be read.
 	Args []string
+	// Argc is how many arguments the process has: more than len(Args) when
+	// its source captured them in part (Cut has FieldCmdline).
+	Argc int
 	// PGID and SID are the process group and session: their leaders' pids.
 	PGID, SID int32
 	// Interactive is set when the process has a controlling terminal.

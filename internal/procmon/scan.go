@@ -6,6 +6,7 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"go.uber.org/zap"
+	"github.com/procmon-otel/procmon/internal/procfs"
 )
 
 // scan reports every running process not yet known to the exec subscribers.
@@ -28,6 +29,11 @@ func (m *Monitor) scan(kind ScanKind) error {
 			return nil
 		}
 		if p, ok := m.read(rd, pid, &none); ok {
+			// A process running for a while may have retitled itself.
+			p.Args = procfs.TrimPadding(p.Args)
+			if p.Args != nil {
+				p.Argc = len(p.Args)
+			}
 			found[pid] = p
 		}
 	}

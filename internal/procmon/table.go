@@ -127,7 +127,7 @@ func (t *pidTable) inherit(child, parent int32, fill func(*Process)) *Process {
 	p := &Process{PID: child, PPID: parent, Missing: 1<<procevent.NumFields - 1}
 	if e, ok := t.m[parent]; ok {
 		pp := e.Value.(*entry).p
-		p.Exe, p.Comm, p.Args, p.ParentName = pp.Exe, pp.Comm, pp.Args, pp.Name()
+		p.Exe, p.Comm, p.Args, p.Argc, p.ParentName = pp.Exe, pp.Comm, pp.Args, pp.Argc, pp.Name()
 		p.UIDs, p.GIDs, p.IDsKnown = pp.UIDs, pp.GIDs, pp.IDsKnown
 		// Not pp.Missing: the parent's worker may be writing it.
 		p.Missing = 1<<procevent.FieldStat | 1<<procevent.FieldCwd | 1<<procevent.FieldCgroup

@@ -123,7 +123,7 @@ func (b *recordBuilder) putIdentity(attrs pcommon.Map, ev *procmon.ProcessEvent)
 
 // putDetails adds the exec-time enrichment that exec and exit records carry.
 func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
-	b.putCommandLine(attrs, p.Args, p.Cut.Has(procevent.FieldCmdline))
+	b.putCommandLine(attrs, p.Args, max(p.Argc, len(p.Args)), p.Cut.Has(procevent.FieldCmdline))
 	if p.Cwd != "" {
 		attrs.PutStr(attrWorkingDirectory, validUTF8(p.Cwd))
 	}
@@ -159,11 +159,11 @@ func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
 
 // putCommandLine adds argv[0], the command line and its arguments, redacted
 // as configured and bounded in length.
-func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string, cut bool) {
+func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string, argc int, cut bool) {
 	if len(args) == 0 {
 		return
 	}
-	attrs.PutInt(attrArgsCount, int64(len(args)))
+	attrs.PutInt(attrArgsCount, int64(argc))
 	if b.mode == redact.ModeNone {
 		return
 	}

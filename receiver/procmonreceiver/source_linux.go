@@ -31,7 +31,10 @@ func chooseSource(cfg *Config, logger *zap.Logger) (eventSource, error) {
 	}
 	ebpf := eventSource{name: sourceEBPF, open: ebpfsource.NewOpener(ebpfsource.Config{
 		RingBufferBytes: cfg.ReceiveBufferBytes,
-		MaxArgsBytes:    cfg.MaxCommandLineLength,
+		// Twice the bound: the record's builder cuts the arguments to
+		// max_command_line_length not counting their separators, and must
+		// find as much of them as it would in /proc.
+		MaxArgsBytes: 2 * cfg.MaxCommandLineLength,
 	})}
 	switch cfg.Source {
 	case sourceNetlink:
