@@ -18,8 +18,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"github.com/procmon-otel/procmon/internal/testutil"
 )
 
 const (
@@ -46,12 +44,13 @@ const (
 // command line, a command name holding a newline and a ')', a binary
 // deleted while it runs, processes gone before they can be read) and checks
 // that each gets a well-formed exec and exit record.
-func TestHostileProcesses(t *testing.T) {
-	testutil.RequireRoot(t)
+func TestHostileProcesses(t *testing.T) { forEachSource(t, testHostileProcesses) }
+
+func testHostileProcesses(t *testing.T, source string) {
 	binary := collectorBinary(t)
 	logs, _, endpoint := startSink(t)
 	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint)
+	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
 	waitUntilReporting(t, col, logs, probe)
 
 	dir, err := filepath.EvalSymlinks(t.TempDir())

@@ -44,11 +44,11 @@ var procmonCaps = []struct{ name, missing string }{
 	{"sys_nice", "CAP_SYS_NICE: the reader thread cannot be given a raised priority"},
 }
 
-// TestLeastPrivilege runs the collector as uid 65534 with only the
-// capabilities procmon uses (CAP_NET_ADMIN, CAP_SYS_PTRACE, CAP_SYS_ADMIN,
-// CAP_SYS_NICE, given as ambient capabilities by setpriv), shows that it
-// reports a root-owned process in full, then drops each capability in turn
-// and checks exactly what is lost.
+// TestLeastPrivilege runs the collector with the netlink source as uid 65534
+// with only the capabilities that source uses (CAP_NET_ADMIN,
+// CAP_SYS_PTRACE, CAP_SYS_ADMIN, CAP_SYS_NICE, given as ambient capabilities
+// by setpriv), shows that it reports a root-owned process in full, then
+// drops each capability in turn and checks exactly what is lost.
 func TestLeastPrivilege(t *testing.T) {
 	testutil.RequireRoot(t)
 	if _, err := exec.LookPath("setpriv"); err != nil {
@@ -161,21 +161,33 @@ func TestLeastPrivilege(t *testing.T) {
 	})
 }
 
-// startWithCaps starts a sink and, through setpriv, the collector as uid and
-// gid 65534 without supplementary groups, with procmon's four capabilities
-// but drop (a setpriv name, or "") as inheritable and ambient ones. The
-// bounding set is left as it is.
+// startWithCaps starts a sink and, through setpriv, the collector with the
+// netlink source as uid and gid 65534 without supplementary groups, with
+// the four capabilities that source uses but drop (a setpriv name, or "")
+// as inheritable and ambient ones. The bounding set is left as it is.
 func startWithCaps(t *testing.T, bin, cfg, drop string) (*collector, *consumertest.LogsSink, *consumertest.MetricsSink) {
+	t.Helper()
+	var keep []string
+	for _, c := range procmonCaps {
+		if c.name != drop {
+			keep = append(keep, c.name)
+		}
+	}
+	return startAsNobody(t, bin, cfg, sourceNetlink, keep...)
+}
+
+// startAsNobody starts a sink and, through setpriv, the collector with
+// source as uid and gid 65534 without supplementary groups, with only the
+// capabilities keep (setpriv names) as inheritable and ambient ones.
+func startAsNobody(t *testing.T, bin, cfg, source string, keep ...string) (*collector, *consumertest.LogsSink, *consumertest.MetricsSink) {
 	t.Helper()
 	logs, metrics, endpoint := startSink(t)
 	caps := "-all"
-	for _, c := range procmonCaps {
-		if c.name != drop {
-			caps += ",+" + c.name
-		}
+	for _, c := range keep {
+		caps += ",+" + c
 	}
 	c := launch(t, exec.Command("setpriv", "--reuid="+nobody, "--regid="+nobody, "--clear-groups",
-		"--inh-caps="+caps, "--ambient-caps="+caps, bin, "--config", cfg), endpoint)
+		"--inh-caps="+caps, "--ambient-caps="+caps, bin, "--config", cfg), endpoint, source)
 	// setpriv execs the collector in its own process: check what it got.
 	require.Eventually(t, func() bool {
 		status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
@@ -358,4 +370,60 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 	_, err := fmt.Sscanf(release, "%d.%d", &gotMajor, &gotMinor)
 	require.NoError(t, err, "kernel release %q", release)
 	return gotMajor > major || gotMajor == major && gotMinor >= minor
+}
+
+// TestLeastPrivilegeEBPF runs the collector with the eBPF source as uid
+// 65534 with only CAP_BPF and CAP_PERFMON: a root-owned process is reported
+// in full, for the kernel hands over what it ran. Without them, source ebpf
+// fails at start naming them, and source auto takes netlink.
+func TestLeastPrivilegeEBPF(t *testing.T) {
+	testutil.RequireRoot(t)
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		testutil.SkipOrFail(t, "needs setpriv (util-linux) to run the collector with chosen capabilities")
+	}
+	binary := collectorBinary(t)
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	bin := filepath.Join(dir, "otelcol-procmon")
+	copyFile(t, binary, bin, 0o755)
+	cfg := filepath.Join(dir, "config.yaml")
+	copyFile(t, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), cfg, 0o644)
+	probeDir, err := filepath.EvalSymlinks(t.TempDir())
+	require.NoError(t, err)
+	probe := filepath.Join(probeDir, "procmon-e2e-probe")
+	copyFile(t, "/bin/sleep", probe, 0o755)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+
+	t.Run("bpf and perfmon", func(t *testing.T) {
+		col, logs, _ := startAsNobody(t, bin, cfg, sourceEBPF, "bpf", "perfmon")
+		r := probeExec(t, col, logs, probe)
+		assert.Equal(t, probe, stringAttr(r, attrExePath), "no CAP_SYS_PTRACE needed")
+		assert.Equal(t, wd, stringAttr(r, attrWorkingDir), "no CAP_SYS_PTRACE needed")
+		assert.Equal(t, probe+" 0.1", stringAttr(r, attrCommandLine))
+		assert.Contains(t, col.out.String(), `"source": "ebpf"`)
+		stopCollector(t, col)
+	})
+
+	t.Run("source ebpf without them", func(t *testing.T) {
+		col, _, _ := startAsNobody(t, bin, cfg, sourceEBPF, "sys_ptrace")
+		select {
+		case <-col.exited:
+		case <-time.After(15 * time.Second):
+			t.Fatal("the collector did not fail within 15s without CAP_BPF and CAP_PERFMON")
+		}
+		assert.NotZero(t, col.cmd.ProcessState.ExitCode())
+		assert.Contains(t, col.out.String(), "the eBPF source needs CAP_BPF and CAP_PERFMON, or CAP_SYS_ADMIN")
+	})
+
+	t.Run("auto without them", func(t *testing.T) {
+		col, logs, _ := startAsNobody(t, bin, cfg, "auto", "net_admin", "sys_ptrace", "sys_nice")
+		r := probeExec(t, col, logs, probe)
+		assert.Equal(t, probe, stringAttr(r, attrExePath))
+		out := col.out.String()
+		assert.Contains(t, out, `"source": "netlink"`)
+		assert.Contains(t, out, "the eBPF source cannot run here: the eBPF source needs CAP_BPF and CAP_PERFMON")
+		stopCollector(t, col)
+	})
 }

@@ -56,12 +56,13 @@ func connectorSockets(t *testing.T, pid int) int {
 
 // TestShutdownDuringBurst sends SIGTERM while processes start and stop as
 // fast as one loop can run them: the collector must still exit 0 within 5s.
-func TestShutdownDuringBurst(t *testing.T) {
-	testutil.RequireRoot(t)
+func TestShutdownDuringBurst(t *testing.T) { forEachSource(t, testShutdownDuringBurst) }
+
+func testShutdownDuringBurst(t *testing.T, source string) {
 	binary := collectorBinary(t)
 	logs, _, endpoint := startSink(t)
 	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint)
+	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
 	waitUntilReporting(t, col, logs, probe)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -100,7 +101,7 @@ func TestUnprivilegedCollector(t *testing.T) {
 	copyFile(t, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), cfg, 0o644)
 	probe := copyTrue(t)
 
-	col := startCollectorAs(t, bin, cfg, endpoint, &syscall.Credential{Uid: 65534, Gid: 65534})
+	col := startCollectorAs(t, bin, cfg, endpoint, "", &syscall.Credential{Uid: 65534, Gid: 65534})
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if col.hasExited() {

@@ -23,7 +23,7 @@ func TestSecretsNeverLeaveTheCollector(t *testing.T) {
 	binary := collectorBinary(t)
 	logs, _, endpoint := startSink(t)
 	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint)
+	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, "")
 	waitUntilReporting(t, col, logs, probe)
 
 	const secret = "hunter2"
@@ -63,9 +63,10 @@ func TestSecretsNeverLeaveTheCollector(t *testing.T) {
 	require.NotContains(t, col.out.String(), secret, "the collector's own log holds the secret")
 }
 
-// TestForeignNetworkNamespaceWithoutSysAdmin runs the collector in a fresh
-// network namespace without CAP_SYS_ADMIN: it cannot enter the root
-// namespace, and must fail at start saying so.
+// TestForeignNetworkNamespaceWithoutSysAdmin runs the collector with the
+// netlink source in a fresh network namespace without CAP_SYS_ADMIN: it
+// cannot enter the root namespace, and must fail at start saying so. With
+// auto it takes the eBPF source, which no network namespace concerns.
 func TestForeignNetworkNamespaceWithoutSysAdmin(t *testing.T) {
 	testutil.RequireRoot(t)
 	binary := collectorBinary(t)
@@ -78,10 +79,17 @@ func TestForeignNetworkNamespaceWithoutSysAdmin(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--net", "--",
 		"setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--", binary, "--config", cfg)
-	cmd.Env = append(os.Environ(), "PROCMON_E2E_OTLP_ENDPOINT=127.0.0.1:1")
+	cmd.Env = append(os.Environ(), "PROCMON_E2E_OTLP_ENDPOINT=127.0.0.1:1", "PROCMON_E2E_SOURCE=netlink")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, ctx.Err(), "the collector kept running:\n%s", out)
 	require.Error(t, err, "the collector must fail:\n%s", out)
 	require.Contains(t, string(out), "procmon: cannot enter the root network namespace")
 	require.Contains(t, string(out), "hostNetwork")
+
+	col := launch(t, exec.Command("unshare", "--net", "--",
+		"setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin", "--", binary, "--config", cfg), "127.0.0.1:1", "auto")
+	require.Eventually(t, func() bool { return strings.Contains(col.out.String(), "procmon receiver started") },
+		10*time.Second, 10*time.Millisecond, "auto did not start in a foreign network namespace")
+	require.Contains(t, col.out.String(), `"source": "ebpf"`)
+	require.False(t, col.hasExited())
 }

@@ -73,9 +73,9 @@ func TestValidateRejectsBadConfig(t *testing.T) {
 		name, procmon, want string
 	}{
 		{"unknown source", `    source: kprobe`,
-			`source: unknown source "kprobe"; use "netlink"`},
-		{"ebpf source", `    source: ebpf`,
-			`source: "ebpf" is reserved for the eBPF event stream, which is not available yet; use "netlink"`},
+			`source: unknown source "kprobe"; use auto, ebpf or netlink`},
+		{"ebpf with netlink's events", "    source: ebpf\n    events: [exec, exit, comm]",
+			`events: comm come from the netlink source only; with source "ebpf", list exec, exit and fork`},
 		{"negative workers", `    workers: -1`,
 			`workers: -1 is out of range; use 0 (one per CPU) to 1024`},
 		{"zero queue", `    queue_size: 0`,

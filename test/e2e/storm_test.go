@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
+	"github.com/procmon-otel/procmon/internal/loadgen"
+)
+
+// Storm sizes for make test; make bench runs ten times more.
+const (
+	execStorm = 1000
+	forkStorm = 20000
+)
+
+// TestStormAccount runs an exec storm and a fork storm from the test and
+// checks, pid by pid, that each process got its records or that its loss
+// is counted: the eBPF source must lose nothing; the netlink source may
+// lose what the kernel dropped, never more than procmon counted.
+func TestStormAccount(t *testing.T) { forEachSource(t, testStormAccount) }
+
+func testStormAccount(t *testing.T, source string) {
+	binary := collectorBinary(t)
+	logs, metrics, endpoint := startSink(t)
+	probe := copyTrue(t)
+	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
+	waitUntilReporting(t, col, logs, probe)
+
+	execs, err := loadgen.ExecStorm([]string{probe}, execStorm, 2)
+	require.NoError(t, err)
+	forks, err := loadgen.ForkStorm(forkStorm, 2)
+	require.NoError(t, err)
+	t.Logf("%s: exec storm %.0f/s, fork storm %.0f/s", source, execs.Rate(), forks.Rate())
+
+	// missing counts the storm's records that have not arrived: an exec and
+	// an exit for each exec'ing process, an exit for each forked one.
+	parent := int64(os.Getpid())
+	missing := func() int {
+		byPID := childRecords(logs, parent)
+		n := 0
+		for _, pid := range execs.PIDs {
+			got := byPID[int64(pid)]
+			if got == nil {
+				n += 2
+				continue
+			}
+			n += max(0, 1-len(got.execs)) + max(0, 1-len(got.exits))
+		}
+		for _, pid := range forks.PIDs {
+			if got := byPID[int64(pid)]; got == nil || len(got.exits) == 0 {
+				n++
+			}
+		}
+		return n
+	}
+	// Wait for every record, or for the count to stop moving.
+	last, still := -1, 0
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		m := missing()
+		if m == 0 {
+			break
+		}
+		if still++; m != last {
+			last, still = m, 0
+		}
+		if still >= 12 {
+			break
+		}
+	}
+	m := missing()
+	if m > 0 {
+		byPID := childRecords(logs, parent)
+		noExec, noExit, noFork := 0, 0, 0
+		for _, pid := range execs.PIDs {
+			got := byPID[int64(pid)]
+			if got == nil || len(got.execs) == 0 {
+				noExec++
+			}
+			if got == nil || len(got.exits) == 0 {
+				noExit++
+			}
+		}
+		for _, pid := range forks.PIDs {
+			if got := byPID[int64(pid)]; got == nil || len(got.exits) == 0 {
+				noFork++
+			}
+		}
+		t.Logf("missing: %d execs and %d exits of the exec storm, %d exits of the fork storm", noExec, noExit, noFork)
+	}
+	var lost, dropped int64
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		var ok bool
+		lost, ok = latestTotal(metrics, "procmon.events.lost")
+		assert.True(c, ok, "no procmon.events.lost yet")
+		dropped, ok = latestTotal(metrics, "procmon.events.dropped")
+		assert.True(c, ok, "no procmon.events.dropped yet")
+	}, 10*time.Second, 100*time.Millisecond)
+	t.Logf("%s: %d of %d records missing; procmon counted %d events lost, %d dropped",
+		source, m, 2*len(execs.PIDs)+len(forks.PIDs), lost, dropped)
+	if source == sourceEBPF {
+		assert.Zero(t, m, "records missing")
+		assert.Zero(t, lost, "procmon.events.lost")
+		assert.Zero(t, dropped, "procmon.events.dropped")
+	} else {
+		assert.LessOrEqual(t, int64(m), lost+dropped, "records missing beyond what procmon counted lost or dropped")
+	}
+	stopCollector(t, col)
+}
+
+// latestTotal returns the sum over its data points of the newest export of
+// the cumulative sum called name.
+func latestTotal(metrics *consumertest.MetricsSink, name string) (int64, bool) {
+	all := metrics.AllMetrics()
+	for i := len(all) - 1; i >= 0; i-- {
+		for _, rm := range all[i].ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					if m.Name() != name || checkCumulativeSum(m) != nil {
+						continue
+					}
+					var total int64
+					for _, dp := range m.Sum().DataPoints().All() {
+						total += pointValue(dp)
+					}
+					return total, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
