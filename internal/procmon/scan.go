@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/procmon-otel/procmon/internal/procevent"
-	"go.uber.org/zap"
 	"github.com/procmon-otel/procmon/internal/procfs"
+	"go.uber.org/zap"
 )
 
 // scan reports every running process not yet known to the exec subscribers.
