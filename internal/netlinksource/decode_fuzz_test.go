@@ -5,8 +5,9 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // fuzzSeeds returns a well-formed message of every kind the kernel sends.

@@ -3,8 +3,9 @@ package netlinksource
 import (
 	"testing"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // message builds a proc connector message as the kernel sends it: nlmsghdr,

@@ -4,8 +4,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"go.uber.org/zap"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // kthreadd is the pid of the kernel's thread creator, parent of every other

@@ -5,8 +5,9 @@ import (
 	"runtime"
 	"time"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"go.uber.org/zap"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // run is the main event loop: it receives from the source and restarts it

@@ -7,9 +7,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // tidLog records, at each Receive, the reader's thread and how many times the

@@ -11,10 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 func TestMain(m *testing.M) {

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procfs"
-	"go.uber.org/zap"
 )
 
 // scan reports every running process not yet known to the exec subscribers.

@@ -3,8 +3,9 @@ package procmon
 import (
 	"testing"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/stretchr/testify/require"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // addIfNew adds p unless the same process (pid and start time) is known.

@@ -15,8 +15,9 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
-	"github.com/procmon-otel/procmon/internal/procevent"
 	"go.uber.org/zap"
+
+	"github.com/procmon-otel/procmon/internal/procevent"
 )
 
 // errBlockingSourceClosed is what blockingSource.Receive returns once closed.

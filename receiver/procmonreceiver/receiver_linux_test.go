@@ -17,9 +17,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"go.uber.org/zap"
+
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
-	"go.uber.org/zap"
 )
 
 // sources are the event sources the tests on the real kernel run with.
