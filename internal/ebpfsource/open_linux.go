@@ -3,6 +3,9 @@ package ebpfsource
 import (
 	"errors"
 	"fmt"
+	"os"
+	"runtime/debug"
+	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -56,15 +59,21 @@ func open(cfg Config) (*source, error) {
 	if err != nil {
 		return nil, loadError("loading the eBPF programs", err)
 	}
-	s := &source{coll: coll, wait: cfg.WakeupInterval, batch: cfg.Batch, closed: make(chan struct{}), idle: true}
+	s := &source{coll: coll, interval: cfg.WakeupInterval, batch: cfg.Batch, closed: make(chan struct{}), idle: true}
 	if err := s.attach(); err != nil {
 		return nil, errors.Join(err, s.release())
 	}
 	if s.rd, err = ringbuf.NewReader(coll.Maps["events"]); err != nil {
 		return nil, errors.Join(fmt.Errorf("opening the eBPF ring buffer: %w", err), s.release())
 	}
+	if s.ready, s.raw, err = pollable(coll.Maps["events"]); err != nil {
+		return nil, errors.Join(fmt.Errorf("polling the eBPF ring buffer: %w", err), s.release())
+	}
 	s.lostV = coll.Variables["lost"]
 	s.statsAt = time.Now()
+	// Loading parsed the kernel's BTF, tens of MiB that are garbage now:
+	// hand them back at once rather than at the runtime's pace.
+	debug.FreeOSMemory()
 	return s, nil
 }
 
@@ -159,9 +168,33 @@ func (s *source) attach() error {
 	return nil
 }
 
+// pollable returns a copy of the ring buffer's descriptor in the Go
+// runtime's poller, which tells when the ring has records to read.
+func pollable(ring *ebpf.Map) (*os.File, syscall.RawConn, error) {
+	fd, err := unix.FcntlInt(uintptr(ring.FD()), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := unix.SetNonblock(fd, true); err != nil {
+		_ = unix.Close(fd)
+		return nil, nil, err
+	}
+	f := os.NewFile(uintptr(fd), "procmon-ringbuf")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return nil, nil, err
+	}
+	return f, raw, nil
+}
+
 // release detaches the programs and frees them, their maps and the reader.
 func (s *source) release() error {
 	var err error
+	if s.ready != nil {
+		err = s.ready.Close()
+		s.ready = nil
+	}
 	for _, l := range s.links {
 		err = errors.Join(err, l.Close())
 	}

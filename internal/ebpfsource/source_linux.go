@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -77,15 +78,21 @@ func NewOpener(cfg Config) procevent.Opener {
 // source is one loaded and attached set of procmon's BPF programs and the
 // reader of their ring buffer.
 type source struct {
-	coll   *ebpf.Collection
-	links  []link.Link
-	rd     *ringbuf.Reader
-	lostV  *ebpf.Variable
-	progs  []*ebpf.Program
-	wait   time.Duration
-	batch  int
-	closed chan struct{}
-	once   sync.Once
+	coll  *ebpf.Collection
+	links []link.Link
+	rd    *ringbuf.Reader
+	// ready is the ring buffer's descriptor in the Go runtime's poller, and
+	// raw its access: Receive parks there until the ring has records, as a
+	// network read does, rather than in a blocking system call of its own
+	// (see wait).
+	ready    *os.File
+	raw      syscall.RawConn
+	lostV    *ebpf.Variable
+	progs    []*ebpf.Program
+	interval time.Duration // Config.WakeupInterval
+	batch    int
+	closed   chan struct{}
+	once     sync.Once
 
 	mu       sync.Mutex // held by Receive; Close takes it to release the rest
 	rec      ringbuf.Record
@@ -116,30 +123,19 @@ func (s *source) Receive(sink procevent.Sink) error {
 		return errClosed
 	default:
 	}
-	n := 0
 	if !s.more {
-		// A record that came without waking the reader came within
-		// WakeupInterval of one that woke it, and so of the last read:
-		// poll once more a little after that, then sleep until woken.
-		deadline := time.Time{}
-		if !s.idle {
-			deadline = s.lastRead.Add(s.wait + 2*time.Millisecond)
+		if err := s.wait(); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				s.idle = true
+				return s.reportLoss(sink)
+			}
+			return err
 		}
-		s.rd.SetDeadline(deadline)
-		err := s.rd.ReadInto(&s.rec)
-		switch {
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			s.idle = true
-			return s.reportLoss(sink)
-		case err != nil:
-			return s.readError(err)
-		}
-		s.handle(sink)
-		n++
 	}
 	// Take what is there without waiting; a deadline in the past makes
 	// ReadInto poll once, then return what the ring holds.
 	s.rd.SetDeadline(time.Unix(1, 0))
+	n := 0
 	for ; n < s.batch; n++ {
 		err := s.rd.ReadInto(&s.rec)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -151,9 +147,46 @@ func (s *source) Receive(sink procevent.Sink) error {
 		s.handle(sink)
 	}
 	s.more = n >= s.batch
-	s.idle = false
-	s.lastRead = time.Now()
+	s.idle = n == 0 && s.idle
+	if n > 0 {
+		s.lastRead = time.Now()
+	}
 	return s.reportLoss(sink)
+}
+
+// wait returns once the ring buffer has records, or with
+// os.ErrDeadlineExceeded when none came in time. A record that came without
+// waking the reader came within WakeupInterval of one that woke it, and so of
+// the last read: wait until a little after that, then without a deadline,
+// until a record wakes the reader.
+func (s *source) wait() error {
+	deadline := time.Time{}
+	if !s.idle {
+		deadline = s.lastRead.Add(s.interval + 2*time.Millisecond)
+	}
+	if err := s.ready.SetReadDeadline(deadline); err != nil {
+		return s.readError(err)
+	}
+	// Close sets a deadline in the past after it marks the source closed:
+	// if this deadline replaced that one, the mark is visible now.
+	select {
+	case <-s.closed:
+		return errClosed
+	default:
+	}
+	err := s.raw.Read(func(uintptr) bool { return s.rd.AvailableBytes() > 0 })
+	select {
+	case <-s.closed:
+		return errClosed // Close ended the wait
+	default:
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded) && s.rd.AvailableBytes() > 0:
+		return nil
+	}
+	return s.readError(err)
 }
 
 func (s *source) handle(sink procevent.Sink) {
@@ -165,8 +198,11 @@ func (s *source) handle(sink procevent.Sink) {
 }
 
 func (s *source) readError(err error) error {
-	if errors.Is(err, ringbuf.ErrClosed) {
+	if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
 		return errClosed
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return err
 	}
 	return fmt.Errorf("reading the eBPF ring buffer: %w", err)
 }
@@ -207,10 +243,11 @@ func (s *source) Close() error {
 	var err error
 	s.once.Do(func() {
 		close(s.closed)
-		err = s.rd.Close()
+		// Wake a Receive parked in the poller, and wait for it to return.
+		_ = s.ready.SetReadDeadline(time.Unix(1, 0))
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		err = errors.Join(err, s.release())
+		err = s.release()
 	})
 	return err
 }
