@@ -116,3 +116,23 @@ func TestExecCutContentKeptWhenProcIsGone(t *testing.T) {
 	require.Zero(t, p.Missing, "a cut field is not a missing one")
 	require.Equal(t, [procevent.NumFields]uint64{}, m.Counters().Misses)
 }
+
+func TestForkOfSourcedParentKeepsItsCgroup(t *testing.T) {
+	// The child is gone from /proc: its cgroup comes from its parent's exec,
+	// its working directory, which may have changed since, is not guessed.
+	m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir})
+	var exits recorder
+	m.SubscribeExit(exits.record)
+	src := initialize(t, m, op)
+
+	parent := execEvent(300, 2e9)
+	parent.Content = fullContent()
+	src.sendEvents(t, parent, forkEvent(301, 300, 3e9), exitEvent(301, 300, 4e9, 0))
+	p := exits.wait(t, 1)[0].Process
+	require.Equal(t, testCgroup, p.Cgroup)
+	require.Equal(t, testContainerID, p.ContainerID)
+	require.True(t, p.Has(procevent.FieldCgroup))
+	require.Empty(t, p.Cwd)
+	require.False(t, p.Has(procevent.FieldCwd))
+	require.Equal(t, "/usr/bin/curl", p.Exe)
+}

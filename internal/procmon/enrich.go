@@ -76,6 +76,7 @@ func (m *Monitor) read(rd *procfs.Reader, pid int32, c *procevent.Content) (p *P
 	}
 	// The worker has nothing to read when the source brought both whole.
 	p.lateRead = !need(procevent.FieldCwd) && !need(procevent.FieldCgroup)
+	p.cgroupAtExec = !need(procevent.FieldCgroup)
 	return p, p.Has(procevent.FieldExe) || p.Has(procevent.FieldStat)
 }
 

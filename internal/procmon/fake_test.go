@@ -325,6 +325,7 @@ func (r *recorder) record(ev *ProcessEvent) {
 	p.Args = slices.Clone(ev.Process.Args)
 	// Bookkeeping of the worker's, not what a subscriber sees.
 	p.lateRead, p.curUIDs, p.curGIDs, p.curUIDsSet, p.curGIDsSet = false, [2]uint32{}, [2]uint32{}, false, false
+	p.cgroupAtExec = false
 	c.Process = &p
 	r.mu.Lock()
 	r.evs = append(r.evs, c)

@@ -60,6 +60,9 @@ type Process struct {
 
 	lossEpoch uint64 // the table's loss epoch when the entry was made
 	lateRead  bool   // the worker has tried the late fields
+	// cgroupAtExec is set when the source brought the cgroup whole: it was
+	// set before the entry was stored, and no worker writes it.
+	cgroupAtExec bool
 	// The real and effective user and group ids after the latest uid or gid
 	// event, kept by the worker; valid when set.
 	curUIDs, curGIDs       [2]uint32

@@ -140,6 +140,13 @@ func (t *pidTable) inherit(child, parent int32, fill func(*Process)) *Process {
 		if pp.Args == nil {
 			p.Missing |= 1 << procevent.FieldCmdline
 		}
+		if pp.cgroupAtExec {
+			// A child starts in its parent's cgroup; this one's was
+			// captured at its exec. (Its working directory may have changed
+			// since: the child's is read.)
+			p.Cgroup, p.ContainerID, p.cgroupAtExec = pp.Cgroup, pp.ContainerID, true
+			p.Missing &^= 1 << procevent.FieldCgroup
+		}
 	}
 	fill(p)
 	t.putLocked(p, 1) // a new process has one thread
