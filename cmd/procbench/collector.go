@@ -19,6 +19,7 @@ import (
 // counters.
 const collectorConfig = `receivers:
   procmon:
+    source: %s
     collection_interval: 1s
     events: [exec, exit, fork]
 %s%s
@@ -47,10 +48,11 @@ service:
       exporters: [otlp_grpc]
 `
 
-// renderConfig returns the collector's configuration for endpoint, with extra
-// "key: value" settings of the procmon receiver, and a batch processor with
-// that timeout in both pipelines when batchTimeout is positive.
-func renderConfig(endpoint string, batchTimeout time.Duration, extra []string) string {
+// renderConfig returns the collector's configuration for endpoint and
+// source, with extra "key: value" settings of the procmon receiver, and a
+// batch processor with that timeout in both pipelines when batchTimeout is
+// positive.
+func renderConfig(endpoint, source string, batchTimeout time.Duration, extra []string) string {
 	var lines strings.Builder
 	for _, kv := range extra {
 		lines.WriteString("    " + kv + "\n")
@@ -60,12 +62,12 @@ func renderConfig(endpoint string, batchTimeout time.Duration, extra []string) s
 		processors = fmt.Sprintf("processors:\n  batch:\n    timeout: %s\n", batchTimeout)
 		use = "\n      processors: [batch]"
 	}
-	return fmt.Sprintf(collectorConfig, lines.String(), processors, endpoint, use, use)
+	return fmt.Sprintf(collectorConfig, source, lines.String(), processors, endpoint, use, use)
 }
 
-// writeConfig writes the collector's configuration into dir.
-func writeConfig(dir, config string) (string, error) {
-	path := filepath.Join(dir, "collector.yaml")
+// writeConfig writes the collector's configuration for source into dir.
+func writeConfig(dir, source, config string) (string, error) {
+	path := filepath.Join(dir, "collector-"+source+".yaml")
 	return path, os.WriteFile(path, []byte(config), 0o644)
 }
 

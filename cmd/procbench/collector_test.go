@@ -22,8 +22,9 @@ func TestRenderConfig(t *testing.T) {
 	}
 	parse := func(batch time.Duration) config {
 		var c config
-		require.NoError(t, yaml.Unmarshal([]byte(renderConfig("127.0.0.1:1", batch, []string{"flush_interval: 20ms"})), &c))
+		require.NoError(t, yaml.Unmarshal([]byte(renderConfig("127.0.0.1:1", "ebpf", batch, []string{"flush_interval: 20ms"})), &c))
 		require.Equal(t, "20ms", c.Receivers["procmon"]["flush_interval"])
+		require.Equal(t, "ebpf", c.Receivers["procmon"]["source"])
 		require.Len(t, c.Service.Pipelines, 2)
 		return c
 	}

@@ -1,10 +1,12 @@
 // Command procbench measures the built collector, otelcol-procmon, end to
-// end: an exec storm, a fork storm, a steady exec rate and idle, each checked
-// by pid against what reaches an OTLP sink and against procmon's own
-// counters, and the same exec storm observed by forkstat for comparison. It
-// needs root. `make bench` runs it.
+// end, with each event source: an exec storm, a fork storm, a steady exec
+// rate and idle, each checked by pid against what reaches an OTLP sink and
+// against procmon's own counters, and the same exec storm observed by
+// forkstat for comparison. With the eBPF source it also reports the BPF
+// programs' own run time, which the kernel charges to the processes that
+// exec and exit, not to the collector. It needs root. `make bench` runs it.
 //
-//	procbench -otelcol _build/otelcol-procmon -json _build/bench.json [-quick]
+//	procbench -otelcol _build/otelcol-procmon -json _build/bench.json [-quick] [-sources ebpf,netlink]
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -28,6 +31,8 @@ type options struct {
 	batchTimeout                         time.Duration // 0: no batch processor
 	// set are extra procmon receiver settings, as YAML "key: value".
 	set []string
+	// sources are the event sources to measure, in order.
+	sources []string
 }
 
 func main() {
@@ -46,6 +51,16 @@ func main() {
 	flag.DurationVar(&opt.idle, "idle", 30*time.Second, "length of the idle run")
 	flag.DurationVar(&opt.batchTimeout, "batch-timeout", 0, "add a batch processor with this timeout to the collector's pipelines; 0: none")
 	flag.DurationVar(&opt.drainTimeout, "drain-timeout", 2*time.Minute, "longest wait for a scenario's records after its load")
+	flag.Func("sources", "the event sources to measure, comma-separated (default ebpf,netlink)", func(v string) error {
+		opt.sources = nil
+		for _, s := range strings.Split(v, ",") {
+			if s != sourceEBPF && s != sourceNetlink {
+				return fmt.Errorf("unknown source %q; use ebpf or netlink", s)
+			}
+			opt.sources = append(opt.sources, s)
+		}
+		return nil
+	})
 	flag.Func("set", "an extra procmon receiver setting, key=value (repeatable), e.g. -set flush_interval=20ms", func(kv string) error {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
@@ -55,6 +70,9 @@ func main() {
 		return nil
 	})
 	flag.Parse()
+	if len(opt.sources) == 0 {
+		opt.sources = []string{sourceEBPF, sourceNetlink}
+	}
 	if opt.quick {
 		scaleDown(&opt)
 	}
@@ -82,13 +100,21 @@ func scaleDown(opt *options) {
 	}
 }
 
+// The event sources procbench measures, as the configuration names them.
+const (
+	sourceEBPF    = "ebpf"
+	sourceNetlink = "netlink"
+)
+
 // bench is one run of every scenario.
 type bench struct {
-	opt    options
-	sink   *sink
-	col    *collector
-	probe  string
-	config string
+	opt     options
+	sink    *sink
+	col     *collector
+	source  string // of the running collector
+	probe   string
+	configs map[string]string // collector configuration files by source
+	bpf     *bpfStats
 }
 
 func run(opt options) error {
@@ -135,10 +161,21 @@ func run(opt options) error {
 		return err
 	}
 	defer b.sink.close()
-	if b.config, err = writeConfig(dir, renderConfig(b.sink.endpoint, opt.batchTimeout, opt.set)); err != nil {
-		return err
+	b.configs = map[string]string{}
+	for _, source := range opt.sources {
+		path, err := writeConfig(dir, source, renderConfig(b.sink.endpoint, source, opt.batchTimeout, opt.set))
+		if err != nil {
+			return err
+		}
+		b.configs[source] = path
 	}
-	rep.Settings.CollectorConfig = renderConfig("127.0.0.1:<sink>", opt.batchTimeout, opt.set)
+	rep.Settings.CollectorConfig = renderConfig("127.0.0.1:<sink>", "<source>", opt.batchTimeout, opt.set)
+	if slices.Contains(opt.sources, sourceEBPF) {
+		if b.bpf, err = enableBPFStats(); err != nil {
+			return err
+		}
+		defer b.bpf.restore()
+	}
 
 	err = b.scenarios(rep)
 	if b.col != nil {
@@ -153,40 +190,46 @@ func run(opt options) error {
 }
 
 // scenarios runs idle, the exec storm, the fork storm and the steady rate on
-// one collector, then forkstat and procmon exec storms alternately.
+// one collector per source, then the sources' exec storms and forkstat's
+// alternately.
 func (b *bench) scenarios(rep *report) error {
 	all := []kind{kindFork, kindExec, kindExit}
-	if err := b.startCollector(); err != nil {
-		return err
-	}
-	steps := []struct {
-		name  string
-		kinds []kind
-		run   load
-	}{
-		// Idle first, so that idle RSS is the collector's baseline.
-		{"idle", nil, idle(b.opt.idle)},
-		{"exec storm #1", all, execStorm(b.probe, b.opt.execN, b.opt.workers)},
-		{"fork storm", []kind{kindFork, kindExit}, forkStorm(b.opt.forkN, b.opt.workers)},
-		{fmt.Sprintf("steady %g/s", b.opt.rate), all, paced([]string{b.probe}, b.opt.rate, b.opt.steady, b.opt.workers)},
-	}
-	for _, s := range steps {
-		if err := b.runStep(rep, func() (result, error) { return b.runProcmon(s.name, s.kinds, s.run) }); err != nil {
+	for _, source := range b.opt.sources {
+		if err := b.startCollector(source); err != nil {
 			return err
 		}
-	}
-	if err := b.stopCollector(); err != nil {
-		return err
+		steps := []struct {
+			name  string
+			kinds []kind
+			run   load
+		}{
+			// Idle first, so that idle RSS is the collector's baseline.
+			{"idle", nil, idle(b.opt.idle)},
+			{"exec storm #1", all, execStorm(b.probe, b.opt.execN, b.opt.workers)},
+			{"fork storm", []kind{kindFork, kindExit}, forkStorm(b.opt.forkN, b.opt.workers)},
+			{fmt.Sprintf("steady %g/s", b.opt.rate), all, paced([]string{b.probe}, b.opt.rate, b.opt.steady, b.opt.workers)},
+		}
+		for _, s := range steps {
+			if err := b.runStep(rep, func() (result, error) { return b.runProcmon(s.name, s.kinds, s.run) }); err != nil {
+				return err
+			}
+		}
+		if err := b.stopCollector(); err != nil {
+			return err
+		}
 	}
 	if b.opt.forkstat == "" {
 		return nil
 	}
 	for pair := 1; pair <= b.opt.pairs; pair++ {
-		if pair > 1 {
-			if err := b.startCollector(); err != nil {
+		name := fmt.Sprintf("exec storm #%d", pair)
+		for _, source := range b.opt.sources {
+			if pair == 1 {
+				break // run above
+			}
+			if err := b.startCollector(source); err != nil {
 				return err
 			}
-			name := fmt.Sprintf("exec storm #%d", pair)
 			if err := b.runStep(rep, func() (result, error) {
 				return b.runProcmon(name, all, execStorm(b.probe, b.opt.execN, b.opt.workers))
 			}); err != nil {
@@ -196,7 +239,6 @@ func (b *bench) scenarios(rep *report) error {
 				return err
 			}
 		}
-		name := fmt.Sprintf("exec storm #%d", pair)
 		if err := b.runStep(rep, func() (result, error) { return b.runForkstat(name, b.opt.execN) }); err != nil {
 			return err
 		}
@@ -218,17 +260,18 @@ func (b *bench) runStep(rep *report, step func() (result, error)) error {
 	return nil
 }
 
-// startCollector starts a collector and waits until it reports, then a
-// moment more for its start-up work (the initial scan) to settle.
-func (b *bench) startCollector() error {
+// startCollector starts a collector with source and waits until it
+// reports, then a moment more for its start-up work (the initial scan) to
+// settle.
+func (b *bench) startCollector(source string) error {
 	if holders, err := connectorHolders(); err == nil && len(holders) > 0 {
 		fmt.Fprintf(os.Stderr, "procbench: warning: other proc connector listeners run and compete for the events: %v\n", holders)
 	}
-	col, err := startCollector(b.opt.otelcol, b.config, b.opt.logPath)
+	col, err := startCollector(b.opt.otelcol, b.configs[source], b.opt.logPath)
 	if err != nil {
 		return err
 	}
-	b.col = col
+	b.col, b.source = col, source
 	if err := waitReporting(col, b.sink, b.probe); err != nil {
 		return err
 	}

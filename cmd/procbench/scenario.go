@@ -39,10 +39,16 @@ type result struct {
 	// CPUSeconds is the observer's utime+stime from the start of the load to
 	// the last record's arrival (procmon) or to when its CPU time stopped
 	// growing (forkstat).
-	CPUSeconds   float64  `json:"cpu_seconds"`
-	SysSeconds   float64  `json:"cpu_system_seconds"`
-	CPUPer1k     float64  `json:"cpu_seconds_per_1000_processes,omitempty"`
-	CPUPercent   float64  `json:"cpu_percent_of_one_core"`
+	CPUSeconds float64 `json:"cpu_seconds"`
+	SysSeconds float64 `json:"cpu_system_seconds"`
+	CPUPer1k   float64 `json:"cpu_seconds_per_1000_processes,omitempty"`
+	CPUPercent float64 `json:"cpu_percent_of_one_core"`
+	// BPFSeconds is the run time of procmon's BPF programs over the
+	// scenario (eBPF source only), charged by the kernel to the processes
+	// that exec and exit, not to the observer; BPFRuns how often they ran.
+	BPFSeconds   float64  `json:"bpf_seconds,omitempty"`
+	BPFRuns      uint64   `json:"bpf_runs,omitempty"`
+	BPFPer1k     float64  `json:"bpf_seconds_per_1000_processes,omitempty"`
 	RSSMaxMiB    float64  `json:"rss_max_mib"`
 	RSSEndMiB    float64  `json:"rss_end_mib"`
 	HWMMiB       float64  `json:"vmhwm_mib"`
@@ -76,6 +82,7 @@ func (b *bench) runProcmon(name string, kinds []kind, run load) (result, error) 
 	if err != nil {
 		return result{}, fmt.Errorf("%s: reading the collector: %w", name, err)
 	}
+	bpf0 := b.bpfTime()
 	forks := hostForks()
 	from := time.Now()
 	res, err := run()
@@ -111,6 +118,7 @@ func (b *bench) runProcmon(name string, kinds []kind, run load) (result, error) 
 		return result{}, fmt.Errorf("%s: %w", name, err)
 	}
 	m.add(b.sink.since(&next)) // late duplicates
+	bpf1 := b.bpfTime()
 	otherForks := int64(hostForks()-forks) - int64(len(res.PIDs))
 	samples, err := smp.stop()
 	if err != nil {
@@ -124,13 +132,15 @@ func (b *bench) runProcmon(name string, kinds []kind, run load) (result, error) 
 	}
 	u := usageUntil(samples, end)
 	r := result{
-		Name: name, Observer: "procmon", Processes: len(res.PIDs),
+		Name: name, Observer: "procmon/" + b.source, Processes: len(res.PIDs),
 		LoadSeconds: to.Sub(from).Seconds(),
 		CPUSeconds:  u.cpu, SysSeconds: u.sys, RSSMaxMiB: u.rssMax, RSSEndMiB: u.rss, HWMMiB: u.hwm,
 		CPUPercent:   100 * u.cpu / max(u.elapsed.Seconds(), 1e-9),
 		DrainSeconds: max(end.Sub(to).Seconds(), 0),
 		Counters:     counterDeltas(pre, post),
 		OtherForks:   otherForks,
+		BPFSeconds:   (bpf1.runtime - bpf0.runtime).Seconds(),
+		BPFRuns:      bpf1.runs - bpf0.runs,
 	}
 	seen := r.Counters["procmon.events.lost"]
 	for k := kindFork; k < numKinds; k++ {
@@ -142,6 +152,7 @@ func (b *bench) runProcmon(name string, kinds []kind, run load) (result, error) 
 	}
 	r.Rate = float64(len(res.PIDs)) / r.LoadSeconds
 	r.CPUPer1k = u.cpu / (float64(len(res.PIDs)) / 1000)
+	r.BPFPer1k = r.BPFSeconds / (float64(len(res.PIDs)) / 1000)
 	r.Generated, r.Delivered = byType(m.generated, kinds), byType(m.delivered, kinds)
 	a := account{
 		Generated: total(m.generated), Delivered: total(m.delivered), Duplicates: total(m.duplicates),

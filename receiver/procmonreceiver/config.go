@@ -80,9 +80,11 @@ type Config struct {
 	// MaxBatchSize is the most records sent in one call to the next consumer.
 	// Default 512.
 	MaxBatchSize int `mapstructure:"max_batch_size"`
-	// FlushInterval is the longest a record waits for its batch to fill.
-	// Default 25ms: short, so that a record reaches the pipeline within
-	// milliseconds; a storm fills batches by size long before.
+	// FlushInterval is the longest a record waits for its batch to fill, and
+	// with the eBPF source also the longest it waits in the kernel's ring
+	// buffer before the reader is woken for it. Default 25ms: short, so that
+	// a record reaches the pipeline within milliseconds; a storm fills
+	// batches by size long before.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// ReaderPriority is, with the netlink source, the scheduling priority of
 	// the thread that reads the kernel's events and, at each exec, the
