@@ -2,10 +2,12 @@ package ebpfsource
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,12 +19,24 @@ import (
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
+	"github.com/procmon-otel/procmon/internal/loadgen"
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
 
+// stormEnv makes the test binary a fork storm of that many processes
+// instead of running tests: BenchmarkReceive's load, in a process of its own.
+const stormEnv = "PROCMON_EBPF_BENCH_STORM"
+
 func TestMain(m *testing.M) {
+	if n, err := strconv.Atoi(os.Getenv(stormEnv)); err == nil {
+		if _, err := loadgen.ForkStorm(n, 1); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
 }
 
@@ -348,4 +362,57 @@ func TestRequiresCapabilities(t *testing.T) {
 	require.ErrorIs(t, err, ErrPermission)
 	require.ErrorIs(t, err, syscall.EPERM)
 	require.Equal(t, 2, len(slices.Collect(strings.SplitSeq(ErrPermission.Error(), ": "))), "one sentence, with its remedy")
+}
+
+// counter is a Sink that counts.
+type counter struct{ events, lost, malformed uint64 }
+
+func (c *counter) Event(*procevent.Event) { c.events++ }
+func (c *counter) Lost(n uint64)          { c.lost += n }
+func (c *counter) Malformed()             { c.malformed++ }
+
+// BenchmarkReceive reads fork and exit records of a fork storm that another
+// process runs, through Receive and the decoder: ns and allocations are per
+// record. The storm is restarted until b.N records were read.
+func BenchmarkReceive(b *testing.B) {
+	testutil.RequireRoot(b)
+	if err := checkCapabilities(); err != nil {
+		testutil.SkipOrFail(b, err.Error())
+	}
+	src, err := NewOpener(Config{})()
+	require.NoError(b, err)
+	defer src.Close()
+	storm := func() *exec.Cmd {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), stormEnv+"=20000")
+		require.NoError(b, cmd.Start())
+		return cmd
+	}
+	var c counter
+	cmd := storm()
+	defer func() { _ = cmd.Process.Kill() }()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for c.events < uint64(b.N) {
+		if err := src.Receive(&c); err != nil && !errors.Is(err, procevent.ErrOverrun) {
+			b.Fatal(err)
+		}
+		if c.events < uint64(b.N) && exited(cmd) {
+			cmd = storm()
+		}
+	}
+	b.StopTimer()
+	require.Zero(b, c.malformed)
+	b.ReportMetric(float64(c.lost), "lost")
+}
+
+// exited reports whether cmd has ended, reaping it if so.
+func exited(cmd *exec.Cmd) bool {
+	var ws unix.WaitStatus
+	pid, err := unix.Wait4(cmd.Process.Pid, &ws, unix.WNOHANG, nil)
+	if err != nil || pid == cmd.Process.Pid {
+		cmd.Process.Release()
+		return true
+	}
+	return false
 }

@@ -19,9 +19,9 @@ import (
 )
 
 // BenchmarkEnrichmentStorm runs an exec storm (20,000 runs of a copy of
-// /bin/true from 2 workers) against the receiver at each reader_priority and
-// reports the share of exec records whose executable path and name are
-// right. The copy's name is short enough to survive in the kernel's 15-byte
+// /bin/true from 2 workers) against the receiver, with the eBPF source and
+// with the netlink source at each reader_priority, and reports the share of
+// exec records whose executable path and name are right. The copy's name is short enough to survive in the kernel's 15-byte
 // command name, which is what a process gone before its exe link was read
 // still shows. Run it with -benchtime 1x.
 func BenchmarkEnrichmentStorm(b *testing.B) {
@@ -36,11 +36,16 @@ func BenchmarkEnrichmentStorm(b *testing.B) {
 	if err := os.WriteFile(probe, data, 0o755); err != nil {
 		b.Fatal(err)
 	}
-	for _, prio := range []string{priorityRealtime, priorityHigh, priorityNormal} {
-		b.Run(prio, func(b *testing.B) {
+	for _, run := range []struct{ name, source, prio string }{
+		{"ebpf", sourceEBPF, priorityNormal},
+		{"netlink/realtime", sourceNetlink, priorityRealtime},
+		{"netlink/high", sourceNetlink, priorityHigh},
+		{"netlink/normal", sourceNetlink, priorityNormal},
+	} {
+		b.Run(run.name, func(b *testing.B) {
 			var paths, names, seen, total int
 			for range b.N {
-				p, n, s := stormOnce(b, prio, probe, runs, workers)
+				p, n, s := stormOnce(b, run.source, run.prio, probe, runs, workers)
 				paths, names, seen, total = paths+p, names+n, seen+s, total+runs
 			}
 			b.ReportMetric(100*float64(paths)/float64(total), "%path")
@@ -52,8 +57,9 @@ func BenchmarkEnrichmentStorm(b *testing.B) {
 
 // stormOnce runs one storm against a fresh receiver and counts the storm's
 // exec records with the right path and the right name, and all of them.
-func stormOnce(b *testing.B, prio, probe string, runs, workers int) (paths, names, seen int) {
+func stormOnce(b *testing.B, source, prio, probe string, runs, workers int) (paths, names, seen int) {
 	cfg := createDefaultConfig()
+	cfg.Source = source
 	cfg.ScanExistingProcesses = false
 	cfg.Events = []string{eventExec}
 	cfg.ReaderPriority = prio
