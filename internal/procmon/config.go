@@ -17,6 +17,14 @@ const kthreadd = 2
 // it is 100 in the ABI of every architecture Linux supports.
 const userHZ = 100
 
+// Defaults of the Config fields a receiver exposes too; its default
+// configuration uses these, so that each default has one home.
+const (
+	DefaultProcRoot   = "/proc"
+	DefaultQueueSize  = 4096
+	DefaultMaxTracked = 65536
+)
+
 // Config configures a Monitor. Zero values take the defaults noted.
 type Config struct {
 	// Open opens the event source. Required.
@@ -50,6 +58,10 @@ type Config struct {
 	// numbers count the loss exactly either way, and carrying on loses less
 	// (see BenchmarkOverrunStrategy in internal/netlinksource).
 	RestartOnOverrun bool
+	// SourceState, when set, is told from the main loop when the source
+	// fails (with the error) and when it runs again after a failure (nil):
+	// the place to report the component's health.
+	SourceState func(err error)
 	// ReaderSetup, when set, runs on the main loop's goroutine after it was
 	// locked to its own OS thread, before the first event is read: the place
 	// to raise that thread's priority. The thread is never given back to the
@@ -59,13 +71,13 @@ type Config struct {
 
 func (c Config) withDefaults() Config {
 	if c.ProcRoot == "" {
-		c.ProcRoot = "/proc"
+		c.ProcRoot = DefaultProcRoot
 	}
 	if c.Workers <= 0 {
 		c.Workers = runtime.NumCPU()
 	}
 	if c.QueueSize <= 0 {
-		c.QueueSize = 4096
+		c.QueueSize = DefaultQueueSize
 	}
 	if c.RestartBackoff <= 0 {
 		c.RestartBackoff = 100 * time.Millisecond
@@ -77,7 +89,7 @@ func (c Config) withDefaults() Config {
 		c.DrainTimeout = 500 * time.Millisecond
 	}
 	if c.MaxTracked <= 0 {
-		c.MaxTracked = 65536
+		c.MaxTracked = DefaultMaxTracked
 	}
 	if c.StatsInterval <= 0 {
 		c.StatsInterval = 2 * time.Minute

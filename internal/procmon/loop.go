@@ -2,6 +2,7 @@ package procmon
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"time"
 
@@ -56,6 +57,7 @@ func (m *Monitor) run(src procevent.Source) {
 		}
 		m.ctr.restarts.Add(1)
 		m.log.Warn("process event source failed; restarting it", zap.Error(err))
+		m.sourceState(fmt.Errorf("the process event source failed and is being restarted: %w", err))
 		// Open the new source before closing the old one: while one of
 		// procmon's sockets stays subscribed the kernel keeps numbering its
 		// events, so the events of the gap are counted as lost rather than
@@ -90,10 +92,12 @@ func (m *Monitor) reopen() procevent.Source {
 			}
 			m.src = src
 			m.log.Info("process event source re-opened")
+			m.sourceState(nil)
 			return src
 		}
 		m.ctr.reinitFailures.Add(1)
 		m.log.Warn("re-opening the process event source failed; retrying", zap.Error(err), zap.Duration("backoff", wait))
+		m.sourceState(fmt.Errorf("re-opening the process event source failed, retrying in %s: %w", wait, err))
 		wait = min(wait*2, m.cfg.MaxRestartBackoff)
 	}
 }
@@ -120,5 +124,12 @@ func (m *Monitor) housekeep() {
 			zap.Uint64("exec_dropped", c.ExecDropped), zap.Uint64("exit_dropped", c.ExitDropped),
 			zap.Uint64("kernel_lost", c.KernelLost), zap.Uint64("malformed", c.Malformed),
 			zap.Int64("deepest_queue", m.depth.Swap(0)), zap.Int("tracked", m.table.len()), zap.Int("swept", swept))
+	}
+}
+
+// sourceState tells Config.SourceState, if set, how the source is.
+func (m *Monitor) sourceState(err error) {
+	if m.cfg.SourceState != nil {
+		m.cfg.SourceState(err)
 	}
 }

@@ -700,3 +700,31 @@ func TestStopDuringBlockedInitialScan(t *testing.T) {
 		require.Less(t, g.rec.count(), procs, "the scan ended early")
 	}
 }
+
+func TestSourceStateFollowsFailuresAndRecovery(t *testing.T) {
+	var mu sync.Mutex
+	var states []string
+	m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir, RestartBackoff: tick, MaxRestartBackoff: tick,
+		SourceState: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				states = append(states, "ok")
+				return
+			}
+			states = append(states, err.Error())
+		}})
+	src := initialize(t, m, op)
+	op.fail(2)
+	src.send(t, step{err: errors.New("recvmsg: connection reset")})
+	op.source(t, 2)
+	m.Stop()
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{
+		"the process event source failed and is being restarted: recvmsg: connection reset",
+		"re-opening the process event source failed, retrying in 1ms: open call 2: fake open failed",
+		"re-opening the process event source failed, retrying in 1ms: open call 3: fake open failed",
+		"ok",
+	}, states)
+}
