@@ -91,15 +91,21 @@ bench: otelcol
 microbench:
 	$(GO) test -run='^$$' -bench=. -skip='$(STORM_BENCHMARKS)' -benchmem ./...
 
-# Regenerate what is generated and committed: the eBPF objects (bpf2go, with
-# Debian's clang and libbpf headers), and the hashes of the C sources they
-# were built from, which a test compares.
+# Regenerate what is generated and committed, and the hashes of what it was
+# generated from, which tests compare: the eBPF objects (bpf2go, with
+# Debian's clang and libbpf headers), and the receiver's metadata package
+# and documentation.md (mdatagen, from metadata.yaml). Both generators are
+# pinned in internal/tools, a module of its own.
 EBPF_DIR := internal/ebpfsource
+RECEIVER_DIR := receiver/procmonreceiver
 generate:
 	@command -v clang >/dev/null && test -f /usr/include/bpf/bpf_helpers.h || \
 		(apt-get update && apt-get install -y clang llvm libbpf-dev)
 	cd $(EBPF_DIR) && $(GO) generate .
 	cd $(EBPF_DIR)/bpf && sha256sum *.c *.h > sources.sha256
+	cd $(RECEIVER_DIR) && $(GO) tool -modfile=../../internal/tools/go.mod mdatagen metadata.yaml
+	cd $(RECEIVER_DIR) && sha256sum metadata.yaml documentation.md generated_component_test.go \
+		generated_package_test.go $$(find internal/metadata -maxdepth 1 -type f | sort) > metadata.sha256
 
 lint: fmt-check vet
 

@@ -162,7 +162,7 @@ const (
 )
 
 // kindNames are the records' EventName values.
-var kindNames = [numKinds]string{"", "process.fork", "process.exec", "process.exit"}
+var kindNames = [numKinds]string{"", "procmon.fork", "procmon.exec", "procmon.exit"}
 
 // metricType is each kind's procmon.event.type in procmon's metrics.
 var metricType = [numKinds]string{"", "fork", "exec", "exit"}

@@ -138,10 +138,10 @@ func TestAccount(t *testing.T) {
 }
 
 func TestKindOf(t *testing.T) {
-	require.Equal(t, kindExec, kindOf("process.exec"))
-	require.Equal(t, kindExit, kindOf("process.exit"))
-	require.Equal(t, kindFork, kindOf("process.fork"))
-	require.Equal(t, kindOther, kindOf("process.comm"))
+	require.Equal(t, kindExec, kindOf("procmon.exec"))
+	require.Equal(t, kindExit, kindOf("procmon.exit"))
+	require.Equal(t, kindFork, kindOf("procmon.fork"))
+	require.Equal(t, kindOther, kindOf("procmon.comm"))
 	require.Equal(t, kindOther, kindOf(""))
 }
 

@@ -30,9 +30,6 @@ const (
 	ContainersOnly ContainerMode = "containers"
 )
 
-// keyRoot is the key the receiver nests Config under; error messages start with it.
-const keyRoot = "filter"
-
 // MatchConfig is one include or exclude block.
 type MatchConfig struct {
 	// MatchType is how Names and Paths are compared: strict, regexp or glob.
@@ -56,32 +53,68 @@ type Config struct {
 	Containers ContainerMode `mapstructure:"containers"`
 }
 
-var _ confmap.Validator = (*Config)(nil)
+// The configuration is validated by confmap's recursive pass, which names
+// each key from the receiver's: every type checks its own values, and an
+// error names the key below its own.
+var (
+	_ confmap.Validator = ContainerMode("")
+	_ confmap.Validator = MatchType("")
+	_ confmap.Validator = (*MatchConfig)(nil)
+)
 
-// Validate checks the values without I/O, naming each bad key from "filter::".
-func (c *Config) Validate() error {
-	_, err := compile(*c)
-	return err
+// Validate checks the mode.
+func (m ContainerMode) Validate() error {
+	switch m {
+	case "", AnyContainer, HostOnly, ContainersOnly:
+		return nil
+	}
+	return fmt.Errorf("unknown mode %q; use any, host or containers", string(m))
 }
 
-// compile turns c into a Filter, or reports every problem it finds.
+// Validate checks the match type.
+func (mt MatchType) Validate() error {
+	switch mt {
+	case "", Strict, Regexp, Glob:
+		return nil
+	}
+	return fmt.Errorf("unknown match type %q; use strict, regexp or glob", string(mt))
+}
+
+// Validate checks that the block lists something, and its names and paths
+// against its match type (whose own error MatchType.Validate reports).
+func (mc *MatchConfig) Validate() error {
+	if mc.MatchType.Validate() != nil {
+		return nil // the patterns cannot be checked without a known type
+	}
+	_, errs := compileBlock(mc, "", nil)
+	return errors.Join(errs...)
+}
+
+// compile turns c into a Filter, or reports every problem it finds, each
+// naming its key below the filter's.
 func compile(c Config) (*Filter, error) {
 	var errs []error
 	f := &Filter{containers: c.Containers}
 	if f.containers == "" {
 		f.containers = AnyContainer
 	}
-	f.include, errs = compileBlock(c.Include, keyRoot+"::include", errs)
-	f.exclude, errs = compileBlock(c.Exclude, keyRoot+"::exclude", errs)
-	switch f.containers {
-	case AnyContainer, HostOnly, ContainersOnly:
-	default:
-		errs = append(errs, fmt.Errorf("%s::containers: unknown mode %q; use any, host or containers", keyRoot, c.Containers))
+	if err := c.Containers.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("containers: %w", err))
 	}
+	f.include, errs = compileBlock(c.Include, "include", errs)
+	f.exclude, errs = compileBlock(c.Exclude, "exclude", errs)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return f, nil
+}
+
+// keyOf names the key name below key ("" for the block's own level).
+func keyOf(key, name string) string {
+	if key == "" {
+		return name
+	}
+	return key + "::" + name
 }
 
 // compileBlock compiles one include or exclude block found at key.
@@ -90,23 +123,25 @@ func compileBlock(mc *MatchConfig, key string, errs []error) (*block, []error) {
 		return nil, errs
 	}
 	if len(mc.Names) == 0 && len(mc.Paths) == 0 && len(mc.UIDs) == 0 {
+		if key == "" {
+			return nil, append(errs, errors.New("lists no names, paths or uids"))
+		}
 		return nil, append(errs, fmt.Errorf("%s: lists no names, paths or uids", key))
 	}
 	mt := mc.MatchType
-	switch mt {
-	case "":
-		mt = Strict
-	case Strict, Regexp, Glob:
-	default:
+	if err := mt.Validate(); err != nil {
 		// Without a known type the patterns cannot be checked.
-		return nil, append(errs, fmt.Errorf("%s::match_type: unknown match type %q; use strict, regexp or glob", key, mc.MatchType))
+		return nil, append(errs, fmt.Errorf("%s: %w", keyOf(key, "match_type"), err))
+	}
+	if mt == "" {
+		mt = Strict
 	}
 	b := &block{}
 	if len(mc.Names) > 0 {
-		b.names, errs = compileList(mt, mc.Names, key+"::names", false, errs)
+		b.names, errs = compileList(mt, mc.Names, keyOf(key, "names"), false, errs)
 	}
 	if len(mc.Paths) > 0 {
-		b.paths, errs = compileList(mt, mc.Paths, key+"::paths", true, errs)
+		b.paths, errs = compileList(mt, mc.Paths, keyOf(key, "paths"), true, errs)
 	}
 	if len(mc.UIDs) > 0 {
 		b.uids = make(map[uint32]struct{}, len(mc.UIDs))

@@ -11,7 +11,9 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"
+	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // Source names.
@@ -111,24 +113,23 @@ type Config struct {
 	MaxTrackedProcesses int `mapstructure:"max_tracked_processes"`
 	// Filter selects the processes reported, by executable, user and
 	// container. Default: every process.
-	Filter filterConfig `mapstructure:"filter"`
+	Filter filter.Config `mapstructure:"filter"`
+	// MetricsBuilderConfig switches each metric (metrics:) and resource
+	// attribute (resource_attributes:) on or off; see documentation.md.
+	metadata.MetricsBuilderConfig `mapstructure:",squash"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
 }
-
-// filterConfig is filter.Config without its Validate method, which Config's
-// Validate calls itself so that its messages are not prefixed twice.
-type filterConfig filter.Config
 
 var _ confmap.Validator = (*Config)(nil)
 
 func createDefaultConfig() *Config {
 	return &Config{
 		Source:                sourceAuto,
-		ProcRoot:              "/proc",
+		ProcRoot:              procmon.DefaultProcRoot,
 		ScanExistingProcesses: true,
-		QueueSize:             4096,
+		QueueSize:             procmon.DefaultQueueSize,
 		ReceiveBufferBytes:    8 << 20,
 		CollectionInterval:    10 * time.Second,
 		Events:                []string{eventExec, eventExit},
@@ -137,8 +138,9 @@ func createDefaultConfig() *Config {
 		ReaderPriority:        priorityRealtime,
 		CommandLine:           string(redact.ModeRedacted),
 		MaxCommandLineLength:  4096,
-		MaxTrackedProcesses:   65536,
-		Filter:                filterConfig{Containers: filter.AnyContainer},
+		MaxTrackedProcesses:   procmon.DefaultMaxTracked,
+		Filter:                filter.Config{Containers: filter.AnyContainer},
+		MetricsBuilderConfig:  metadata.NewDefaultMetricsBuilderConfig(),
 	}
 }
 
@@ -204,9 +206,6 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.MaxTrackedProcesses < 1024 || cfg.MaxTrackedProcesses > 1<<22 {
 		errs = append(errs, fmt.Errorf("max_tracked_processes: %d is out of range; use 1024 to %d", cfg.MaxTrackedProcesses, 1<<22))
-	}
-	if err := (*filter.Config)(&cfg.Filter).Validate(); err != nil {
-		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // loadEntry unmarshals the entry id of a config file into a default Config.
@@ -47,7 +48,8 @@ func documentedDefaults() *Config {
 		RedactPatterns:        nil,
 		MaxCommandLineLength:  4096,
 		MaxTrackedProcesses:   65536,
-		Filter:                filterConfig{Containers: "any"},
+		Filter:                filter.Config{Containers: "any"},
+		MetricsBuilderConfig:  metadata.NewDefaultMetricsBuilderConfig(),
 	}
 }
 
@@ -70,11 +72,11 @@ func TestLoadConfig(t *testing.T) {
 		wantErrs []string
 	}{
 		{
-			id:       component.NewID(componentType),
+			id:       component.NewID(metadata.Type),
 			expected: documentedDefaults(),
 		},
 		{
-			id: component.NewIDWithName(componentType, "all_settings"),
+			id: component.NewIDWithName(metadata.Type, "all_settings"),
 			expected: &Config{
 				Source:                "netlink",
 				ProcRoot:              "/host/proc",
@@ -91,28 +93,34 @@ func TestLoadConfig(t *testing.T) {
 				RedactPatterns:        []string{`(?i)x-secret=(?P<secret>\S+)`},
 				MaxCommandLineLength:  1024,
 				MaxTrackedProcesses:   2048,
-				Filter: filterConfig{
+				Filter: filter.Config{
 					Include:    &filter.MatchConfig{MatchType: "glob", Names: []string{"curl", "wget*"}},
 					Exclude:    &filter.MatchConfig{UIDs: []uint32{0, 65534}},
 					Containers: "host",
 				},
+				MetricsBuilderConfig: func() metadata.MetricsBuilderConfig {
+					m := metadata.NewDefaultMetricsBuilderConfig()
+					m.Metrics.ProcmonCallbacksExecuted.Enabled = false
+					m.ResourceAttributes.ContainerID.Enabled = false
+					return m
+				}(),
 			},
 		},
 		{
-			id:       component.NewIDWithName(componentType, "ebpf"),
+			id:       component.NewIDWithName(metadata.Type, "ebpf"),
 			expected: ebpf,
 		},
 		{
-			id:       component.NewIDWithName(componentType, "ebpf_netlink_events"),
+			id:       component.NewIDWithName(metadata.Type, "ebpf_netlink_events"),
 			expected: ebpfNetlinkEvents,
 			wantErrs: []string{`events: uid, coredump come from the netlink source only; with source "ebpf", list exec, exit and fork`},
 		},
 		{
-			id:       component.NewIDWithName(componentType, "every_event"),
+			id:       component.NewIDWithName(metadata.Type, "every_event"),
 			expected: everyEvent,
 		},
 		{
-			id: component.NewIDWithName(componentType, "bad_values"),
+			id: component.NewIDWithName(metadata.Type, "bad_values"),
 			expected: func() *Config {
 				c := documentedDefaults()
 				c.Workers = -1
@@ -144,7 +152,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Run(tt.id.String(), func(t *testing.T) {
 			cfg, err := loadEntry(t, cm, tt.id)
 			require.NoError(t, err)
-			require.Equal(t, tt.expected, cfg)
+			requireSameConfig(t, tt.expected, cfg)
 			err = confmap.Validate(cfg)
 			if len(tt.wantErrs) == 0 {
 				require.NoError(t, err)
@@ -159,7 +167,7 @@ func TestLoadConfig(t *testing.T) {
 func TestAllSettingsSetsEveryKey(t *testing.T) {
 	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
 	require.NoError(t, err)
-	sub, err := cm.Sub(component.NewIDWithName(componentType, "all_settings").String())
+	sub, err := cm.Sub(component.NewIDWithName(metadata.Type, "all_settings").String())
 	require.NoError(t, err)
 
 	// A new option missing from all_settings would go unchecked by
@@ -181,11 +189,38 @@ func TestAllSettingsSetsEveryKey(t *testing.T) {
 	require.Subset(t, mapstructureKeys(reflect.TypeFor[filter.MatchConfig]()), isub.AllKeys())
 }
 
-// mapstructureKeys lists the mapstructure tags of typ's fields.
+// requireSameConfig compares two configurations: the metrics and resource
+// attribute switches by their Enabled fields (mdatagen's types also record,
+// unexported, whether the user set them), the rest whole.
+func requireSameConfig(t *testing.T, want, got *Config) {
+	t.Helper()
+	require.Equal(t, switches(want.MetricsBuilderConfig), switches(got.MetricsBuilderConfig), "metrics and resource_attributes")
+	w, g := *want, *got
+	w.MetricsBuilderConfig, g.MetricsBuilderConfig = metadata.MetricsBuilderConfig{}, metadata.MetricsBuilderConfig{}
+	require.Equal(t, &w, &g)
+}
+
+// switches maps each metric and resource attribute to its Enabled field.
+func switches(m metadata.MetricsBuilderConfig) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range []reflect.Value{reflect.ValueOf(m.Metrics), reflect.ValueOf(m.ResourceAttributes)} {
+		for i := range v.NumField() {
+			out[v.Type().Field(i).Name] = v.Field(i).FieldByName("Enabled").Bool()
+		}
+	}
+	return out
+}
+
+// mapstructureKeys lists the mapstructure tags of typ's fields, those of
+// squashed fields' own fields in their place.
 func mapstructureKeys(typ reflect.Type) []string {
 	var keys []string
 	for i := range typ.NumField() {
-		if tag := typ.Field(i).Tag.Get("mapstructure"); tag != "" {
+		switch tag := typ.Field(i).Tag.Get("mapstructure"); tag {
+		case "":
+		case ",squash":
+			keys = append(keys, mapstructureKeys(typ.Field(i).Type)...)
+		default:
 			keys = append(keys, tag)
 		}
 	}
@@ -221,7 +256,7 @@ func TestLoadConfigUnknownKey(t *testing.T) {
 			cm, err := confmaptest.LoadConf(file)
 			require.NoError(t, err)
 
-			_, err = loadEntry(t, cm, component.NewID(componentType))
+			_, err = loadEntry(t, cm, component.NewID(metadata.Type))
 			require.ErrorContains(t, err, "bogus")
 		})
 	}
@@ -239,7 +274,7 @@ func TestLoadConfigWrongType(t *testing.T) {
 			cm, err := confmaptest.LoadConf(file)
 			require.NoError(t, err)
 
-			_, err = loadEntry(t, cm, component.NewID(componentType))
+			_, err = loadEntry(t, cm, component.NewID(metadata.Type))
 			require.ErrorContains(t, err, key)
 		})
 	}
@@ -440,7 +475,8 @@ func TestConfigValidate(t *testing.T) {
 			}
 			cfg := createDefaultConfig()
 			tt.mutate(cfg)
-			require.EqualError(t, cfg.Validate(), tt.wantErr)
+			// As the collector validates: its own keys, and the filter's.
+			require.EqualError(t, confmap.Validate(cfg), tt.wantErr)
 		})
 	}
 }
@@ -473,7 +509,7 @@ func TestConfigValidateBoundaries(t *testing.T) {
 		{"max_tracked_processes 1024", func(c *Config) { c.MaxTrackedProcesses = 1024 }},
 		{"max_tracked_processes 1<<22", func(c *Config) { c.MaxTrackedProcesses = 1 << 22 }},
 		{"filter with every key", func(c *Config) {
-			c.Filter = filterConfig{
+			c.Filter = filter.Config{
 				Include:    &filter.MatchConfig{MatchType: "regexp", Names: []string{"^curl$"}, Paths: []string{"^/usr/"}},
 				Exclude:    &filter.MatchConfig{UIDs: []uint32{0}},
 				Containers: "containers",
@@ -511,7 +547,6 @@ func TestConfigValidateReportsEveryError(t *testing.T) {
 	cfg.RedactPatterns = []string{"ok", "("}
 	cfg.MaxCommandLineLength = 8
 	cfg.MaxTrackedProcesses = 1<<22 + 1
-	cfg.Filter.Containers = "pods"
 
 	err := cfg.Validate()
 	require.Error(t, err)
@@ -538,13 +573,12 @@ func TestConfigValidateReportsEveryError(t *testing.T) {
 		"redact_patterns[1]: error parsing regexp: missing closing ): `(`",
 		"max_command_line_length: must be at least 16, got 8",
 		"max_tracked_processes: 4194305 is out of range; use 1024 to 4194304",
-		`filter::containers: unknown mode "pods"; use any, host or containers`,
 	}, msgs)
 }
 
 // TestFilterErrorReportedOnceThroughConfmap validates as the collector does:
-// confmap.Validate walks every field, so a filter that validated itself
-// would be reported twice, once prefixed "filter: ".
+// confmap.Validate walks every field, and the filter's types validate
+// themselves, so each error is reported once, under its key.
 func TestFilterErrorReportedOnceThroughConfmap(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.Filter.Include = &filter.MatchConfig{MatchType: "fuzzy", Names: []string{"curl"}}
@@ -555,13 +589,13 @@ func TestFilterErrorReportedOnceThroughConfmap(t *testing.T) {
 	msg := err.Error()
 	const want = `filter::include::match_type: unknown match type "fuzzy"; use strict, regexp or glob`
 	require.Equal(t, 1, strings.Count(msg, want), msg)
-	require.Equal(t, 1, strings.Count(msg, "filter::exclude::names[0]: "), msg)
+	require.Equal(t, 1, strings.Count(msg, "filter::exclude: names[0]: "), msg)
 	for _, line := range strings.Split(msg, "\n") {
 		require.False(t, strings.HasPrefix(line, "filter: "), "a line with a doubled prefix: %q", line)
 	}
 	require.Equal(t, []string{
 		want,
-		"filter::exclude::names[0]: error parsing regexp: missing closing ): `(`",
+		"filter::exclude: names[0]: error parsing regexp: missing closing ): `(`",
 	}, strings.Split(msg, "\n"))
 }
 

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/procmon-otel/procmon/internal/testutil"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // BenchmarkEnrichmentStorm runs an exec storm (20,000 runs of a copy of
@@ -64,7 +65,7 @@ func stormOnce(b *testing.B, source, prio, probe string, runs, workers int) (pat
 	cfg.Events = []string{eventExec}
 	cfg.ReaderPriority = prio
 	sink := new(consumertest.LogsSink)
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, sink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
+
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // NewFactory returns the procmon receiver's factory.
@@ -20,10 +22,10 @@ func NewFactory() receiver.Factory {
 func newFactory(source sourceFunc) receiver.Factory {
 	reg := &registry{source: source, m: make(map[*Config]*procmonReceiver)}
 	return receiver.NewFactory(
-		componentType,
+		metadata.Type,
 		func() component.Config { return createDefaultConfig() },
-		receiver.WithLogs(reg.createLogs, stability),
-		receiver.WithMetrics(reg.createMetrics, stability),
+		receiver.WithLogs(reg.createLogs, metadata.LogsStability),
+		receiver.WithMetrics(reg.createMetrics, metadata.MetricsStability),
 	)
 }
 

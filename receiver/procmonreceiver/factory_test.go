@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/procmon-otel/procmon/internal/procevent"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // errBlockingSourceClosed is what blockingSource.Receive returns once closed.
@@ -103,7 +104,7 @@ func factoryTestConfig(t *testing.T) *Config {
 func TestNewFactoryType(t *testing.T) {
 	f := NewFactory()
 	require.Equal(t, "procmon", f.Type().String())
-	require.Equal(t, componentType, f.Type())
+	require.Equal(t, metadata.Type, f.Type())
 	require.Equal(t, component.StabilityLevelDevelopment, f.LogsStability())
 	require.Equal(t, component.StabilityLevelDevelopment, f.MetricsStability())
 }
@@ -112,14 +113,14 @@ func TestCreateDefaultConfig(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig()
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	require.NoError(t, confmap.Validate(cfg))
-	require.Equal(t, createDefaultConfig(), cfg)
-	require.Equal(t, documentedDefaults(), cfg, "the defaults documented in config.go")
+	requireSameConfig(t, createDefaultConfig(), cfg.(*Config))
+	requireSameConfig(t, documentedDefaults(), cfg.(*Config))
 }
 
 func TestFactorySharesReceiverPerConfig(t *testing.T) {
 	fake := &countingOpener{}
 	f := newFactory(openerSource(fake.openerFunc))
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 	cfg := factoryTestConfig(t)
 
 	lr, err := f.CreateLogs(context.Background(), set, cfg, consumertest.NewNop())
@@ -150,7 +151,7 @@ func TestFactorySharesReceiverPerConfig(t *testing.T) {
 func TestFactorySameConfigAfterShutdown(t *testing.T) {
 	fake := &countingOpener{}
 	f := newFactory(openerSource(fake.openerFunc))
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 	cfg := factoryTestConfig(t)
 	host := componenttest.NewNopHost()
 
@@ -177,7 +178,7 @@ func TestStartAfterShutdownFails(t *testing.T) {
 	f := newFactory(openerSource(fake.openerFunc))
 	host := componenttest.NewNopHost()
 
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), factoryTestConfig(t), consumertest.NewNop())
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), factoryTestConfig(t), consumertest.NewNop())
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), host))
 	require.NoError(t, rcv.Shutdown(context.Background()))
@@ -190,7 +191,7 @@ func TestStartAfterShutdownWithoutStartFails(t *testing.T) {
 	fake := &countingOpener{}
 	f := newFactory(openerSource(fake.openerFunc))
 
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), factoryTestConfig(t), consumertest.NewNop())
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), factoryTestConfig(t), consumertest.NewNop())
 	require.NoError(t, err)
 	require.NoError(t, rcv.Shutdown(context.Background()))
 	require.ErrorContains(t, rcv.Start(context.Background(), componenttest.NewNopHost()), "cannot be started again")
@@ -200,7 +201,7 @@ func TestStartAfterShutdownWithoutStartFails(t *testing.T) {
 func TestFactoryStartTwiceOpensOnce(t *testing.T) {
 	fake := &countingOpener{}
 	f := newFactory(openerSource(fake.openerFunc))
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 	cfg := factoryTestConfig(t)
 	host := componenttest.NewNopHost()
 
@@ -220,7 +221,7 @@ func TestFactoryStartTwiceOpensOnce(t *testing.T) {
 func TestShutdownWithoutStart(t *testing.T) {
 	fake := &countingOpener{}
 	f := newFactory(openerSource(fake.openerFunc))
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 
 	tests := []struct {
 		name   string

@@ -36,12 +36,13 @@ import (
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // Event names of the records the fault tests follow.
 const (
-	recExec = "process.exec"
-	recExit = "process.exit"
+	recExec = "procmon.exec"
+	recExit = "procmon.exit"
 )
 
 // recordIndex counts the records it is given by event name and pid, and by
@@ -279,7 +280,7 @@ func TestFaultKernelOverrunWithBlockedConsumer(t *testing.T) {
 		return nil
 	})
 	// The kernel raises 4096 to its minimum: a few messages' room.
-	rcv := startFaultReceiver(t, receivertest.NewNopSettings(componentType),
+	rcv := startFaultReceiver(t, receivertest.NewNopSettings(metadata.Type),
 		func(c *Config) { c.ReceiveBufferBytes = 4096 }, next)
 	t.Cleanup(release) // runs before the receiver's Shutdown, which flushes
 	mon := rcv.mon
@@ -446,7 +447,7 @@ func TestFaultFailingConsumer(t *testing.T) {
 	probe := copyProbe(t)
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	fc := &failingConsumer{n: 10, refused: newRecordIndex(), delivered: newRecordIndex()}
 	rcv := startFaultReceiver(t, set, nil, logsConsumer(t, fc.consume))
@@ -535,7 +536,7 @@ func TestFaultSlowConsumer(t *testing.T) {
 			idx.add(ld)
 			return nil
 		})
-		rcv := startFaultReceiver(t, receivertest.NewNopSettings(componentType), nil, next)
+		rcv := startFaultReceiver(t, receivertest.NewNopSettings(metadata.Type), nil, next)
 		mon := rcv.mon
 
 		const runs = 5000
@@ -568,7 +569,7 @@ func TestFaultSlowConsumer(t *testing.T) {
 			idx.add(ld)
 			return nil
 		})
-		rcv := startFaultReceiver(t, receivertest.NewNopSettings(componentType), nil, next)
+		rcv := startFaultReceiver(t, receivertest.NewNopSettings(metadata.Type), nil, next)
 		t.Cleanup(release)
 		mon := rcv.mon
 
@@ -640,7 +641,7 @@ func TestFaultShutdownMidStormAndCycles(t *testing.T) {
 	cfg.Source = sourceNetlink
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 	ctx := context.Background()
 
 	rcv, err := NewFactory().CreateLogs(ctx, set, cfg, consumertest.NewNop())
@@ -721,7 +722,7 @@ func TestFaultForeignNetworkNamespace(t *testing.T) {
 		idx.add(ld)
 		return nil
 	})
-	startFaultReceiver(t, receivertest.NewNopSettings(componentType), nil, next)
+	startFaultReceiver(t, receivertest.NewNopSettings(metadata.Type), nil, next)
 	require.Equal(t, freshIno, threadNetNS(t), "Start must leave the thread in its namespace")
 
 	pid := runProbe(t, probe)

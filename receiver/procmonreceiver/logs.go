@@ -9,54 +9,67 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
+
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
 
-// Attribute keys: the semantic conventions' where one exists, procmon.*
-// where none does.
-const (
-	attrPID              = "process.pid"
-	attrParentPID        = "process.parent_pid"
-	attrExecutableName   = "process.executable.name"
-	attrExecutablePath   = "process.executable.path"
-	attrCommand          = "process.command"
-	attrCommandLine      = "process.command_line"
-	attrCommandArgs      = "process.command_args"
-	attrArgsCount        = "process.args_count"
-	attrWorkingDirectory = "process.working_directory"
-	attrOwner            = "process.owner"
-	attrUserID           = "process.user.id"
-	attrRealUserID       = "process.real_user.id"
-	attrSavedUserID      = "process.saved_user.id"
-	attrGroupID          = "process.group.id"
-	attrRealGroupID      = "process.real_group.id"
-	attrSavedGroupID     = "process.saved_group.id"
-	attrGroupLeaderPID   = "process.group_leader.pid"
-	attrSessionLeaderPID = "process.session_leader.pid"
-	attrCreationTime     = "process.creation.time"
-	attrInteractive      = "process.interactive"
-	attrCgroup           = "process.linux.cgroup"
-	attrContainerID      = "container.id"
-	attrExitCode         = "process.exit.code"
-	attrExitTime         = "process.exit.time"
-	attrParentExecName   = "procmon.parent.executable.name"
-	attrExitSignal       = "procmon.exit.signal"
-	attrCoreDumped       = "procmon.exit.core_dumped"
-	attrLifetime         = "procmon.lifetime"
-	attrInitialScan      = "procmon.initial_scan"
-	attrRescan           = "procmon.rescan"
-	attrCPU              = "procmon.cpu"
-	attrTruncated        = "procmon.truncated"
-	attrRedacted         = "procmon.redacted"
-	attrNewComm          = "procmon.comm"
-	attrPrevUserID       = "procmon.previous.user.id"
-	attrPrevRealUserID   = "procmon.previous.real_user.id"
-	attrPrevGroupID      = "procmon.previous.group.id"
-	attrPrevRealGroupID  = "procmon.previous.real_group.id"
-	attrTracerPID        = "procmon.tracer.pid"
+// Attribute keys: the semantic conventions' where they define one (their
+// Go constants), procmon.* where they don't. metadata.yaml declares each with
+// the events that carry it.
+var (
+	attrPID              = string(conventions.ProcessPIDKey)
+	attrParentPID        = string(conventions.ProcessParentPIDKey)
+	attrExecutableName   = string(conventions.ProcessExecutableNameKey)
+	attrExecutablePath   = string(conventions.ProcessExecutablePathKey)
+	attrCommand          = string(conventions.ProcessCommandKey)
+	attrCommandArgs      = string(conventions.ProcessCommandArgsKey)
+	attrArgsCount        = string(conventions.ProcessArgsCountKey)
+	attrWorkingDirectory = string(conventions.ProcessWorkingDirectoryKey)
+	attrOwner            = string(conventions.ProcessOwnerKey)
+	attrUserID           = string(conventions.ProcessUserIDKey)
+	attrUserName         = string(conventions.ProcessUserNameKey)
+	attrRealUserID       = string(conventions.ProcessRealUserIDKey)
+	attrRealUserName     = string(conventions.ProcessRealUserNameKey)
+	attrSavedUserID      = string(conventions.ProcessSavedUserIDKey)
+	attrSavedUserName    = string(conventions.ProcessSavedUserNameKey)
+	attrGroupLeaderPID   = string(conventions.ProcessGroupLeaderPIDKey)
+	attrSessionLeaderPID = string(conventions.ProcessSessionLeaderPIDKey)
+	attrCreationTime     = string(conventions.ProcessCreationTimeKey)
+	attrInteractive      = string(conventions.ProcessInteractiveKey)
+	attrCgroup           = string(conventions.ProcessLinuxCgroupKey)
+	attrExitCode         = string(conventions.ProcessExitCodeKey)
+	attrExitTime         = string(conventions.ProcessExitTimeKey)
+	attrContainerID      = string(conventions.ContainerIDKey)
 )
+
+// procmon's own attribute keys, where the semantic conventions define none.
+const (
+	attrGroupID         = "procmon.group.id"
+	attrRealGroupID     = "procmon.real_group.id"
+	attrSavedGroupID    = "procmon.saved_group.id"
+	attrParentExecName  = "procmon.parent.executable.name"
+	attrExitSignal      = "procmon.exit.signal"
+	attrCoreDumped      = "procmon.exit.core_dumped"
+	attrLifetime        = "procmon.lifetime"
+	attrInitialScan     = "procmon.initial_scan"
+	attrRescan          = "procmon.rescan"
+	attrCPU             = "procmon.cpu"
+	attrTruncated       = "procmon.truncated"
+	attrRedacted        = "procmon.redacted"
+	attrNewComm         = "procmon.comm"
+	attrPrevUserID      = "procmon.previous.user.id"
+	attrPrevRealUserID  = "procmon.previous.real_user.id"
+	attrPrevGroupID     = "procmon.previous.group.id"
+	attrPrevRealGroupID = "procmon.previous.real_group.id"
+	attrTracerPID       = "procmon.tracer.pid"
+)
+
+// eventName is the EventName of a record of kind k: procmon.exec,
+// procmon.exit and so on (the semantic conventions define no process events).
+func eventName(k procevent.Kind) string { return "procmon." + k.String() }
 
 // userNamer names a user id; empty when unknown.
 type userNamer interface {
@@ -77,7 +90,7 @@ func (b *recordBuilder) appendRecord(rs plog.LogRecordSlice, ev *procmon.Process
 	lr := rs.AppendEmpty()
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(ev.Observed))
-	lr.SetEventName("process." + ev.Kind.String())
+	lr.SetEventName(eventName(ev.Kind))
 	lr.SetSeverityNumber(plog.SeverityNumberInfo)
 	lr.SetSeverityText("INFO")
 	p := ev.Process
@@ -128,12 +141,9 @@ func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
 		attrs.PutStr(attrWorkingDirectory, validUTF8(p.Cwd))
 	}
 	if p.IDsKnown {
-		if owner := b.users.Name(p.UIDs[1]); owner != "" {
-			attrs.PutStr(attrOwner, owner)
-		}
-		attrs.PutInt(attrRealUserID, int64(p.UIDs[0]))
-		attrs.PutInt(attrUserID, int64(p.UIDs[1]))
-		attrs.PutInt(attrSavedUserID, int64(p.UIDs[2]))
+		b.putUser(attrs, p.UIDs[1], attrUserID, attrUserName)
+		b.putUser(attrs, p.UIDs[0], attrRealUserID, attrRealUserName)
+		b.putUser(attrs, p.UIDs[2], attrSavedUserID, attrSavedUserName)
 		attrs.PutInt(attrRealGroupID, int64(p.GIDs[0]))
 		attrs.PutInt(attrGroupID, int64(p.GIDs[1]))
 		attrs.PutInt(attrSavedGroupID, int64(p.GIDs[2]))
@@ -152,13 +162,24 @@ func (b *recordBuilder) putDetails(attrs pcommon.Map, p *procmon.Process) {
 	if p.Cgroup != "" {
 		attrs.PutStr(attrCgroup, validUTF8(p.Cgroup))
 	}
-	if p.ContainerID != "" {
-		attrs.PutStr(attrContainerID, p.ContainerID)
+}
+
+// putUser adds a user id under idKey and its name, when the host's
+// etc/passwd has one, under nameKey; the effective user's also as
+// process.owner.
+func (b *recordBuilder) putUser(attrs pcommon.Map, uid uint32, idKey, nameKey string) {
+	attrs.PutInt(idKey, int64(uid))
+	if name := b.users.Name(uid); name != "" {
+		attrs.PutStr(nameKey, name)
+		if idKey == attrUserID {
+			attrs.PutStr(attrOwner, name)
+		}
 	}
 }
 
-// putCommandLine adds argv[0], the command line and its arguments, redacted
-// as configured and bounded in length.
+// putCommandLine adds argv[0] and the arguments, redacted as configured and
+// bounded in length. The semantic conventions advise against assembling
+// process.command_line from the arguments, so it is not set.
 func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string, argc int, cut bool) {
 	if len(args) == 0 {
 		return
@@ -175,8 +196,6 @@ func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string, argc in
 	}
 	cmd, cut0 := bound(args[0], b.maxLen)
 	attrs.PutStr(attrCommand, cmd)
-	line, cut1 := bound(strings.Join(args, " "), b.maxLen)
-	attrs.PutStr(attrCommandLine, line)
 	list := attrs.PutEmptySlice(attrCommandArgs)
 	list.EnsureCapacity(len(args))
 	left, cut2 := b.maxLen, false
@@ -190,7 +209,7 @@ func (b *recordBuilder) putCommandLine(attrs pcommon.Map, args []string, argc in
 		left -= len(s)
 		cut2 = cut2 || cut
 	}
-	if cut || cut0 || cut1 || cut2 {
+	if cut || cut0 || cut2 {
 		attrs.PutBool(attrTruncated, true)
 	}
 }
@@ -242,10 +261,7 @@ func (b *recordBuilder) other(lr plog.LogRecord, ev *procmon.ProcessEvent, name 
 		body = fmt.Sprintf("comm %s (pid %d) renamed to %q", name, p.PID, comm)
 	case procevent.KindUID:
 		attrs.PutInt(attrRealUserID, int64(k.RealID))
-		attrs.PutInt(attrUserID, int64(k.EffectiveID))
-		if owner := b.users.Name(k.EffectiveID); owner != "" {
-			attrs.PutStr(attrOwner, owner)
-		}
+		b.putUser(attrs, k.EffectiveID, attrUserID, attrUserName)
 		if ev.PrevKnown {
 			attrs.PutInt(attrPrevRealUserID, int64(ev.PrevIDs[0]))
 			attrs.PutInt(attrPrevUserID, int64(ev.PrevIDs[1]))

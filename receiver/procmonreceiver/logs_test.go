@@ -13,6 +13,7 @@ import (
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // recordTime has nanoseconds so that a lost sub-second part would show.
@@ -93,23 +94,23 @@ func sleepDetails() map[string]any {
 		"process.executable.name":        "sleep",
 		"process.executable.path":        "/usr/bin/sleep",
 		"process.command":                "sleep",
-		"process.command_line":           "sleep 10 --verbose",
 		"process.command_args":           []any{"sleep", "10", "--verbose"},
 		"process.args_count":             int64(3),
 		"process.working_directory":      "/home/alice/work",
 		"process.owner":                  "alice",
 		"process.user.id":                int64(1001),
+		"process.user.name":              "alice",
 		"process.real_user.id":           int64(1002),
+		"process.real_user.name":         "bob",
 		"process.saved_user.id":          int64(1003),
-		"process.group.id":               int64(2001),
-		"process.real_group.id":          int64(2002),
-		"process.saved_group.id":         int64(2003),
+		"procmon.group.id":               int64(2001),
+		"procmon.real_group.id":          int64(2002),
+		"procmon.saved_group.id":         int64(2003),
 		"process.group_leader.pid":       int64(4200),
 		"process.session_leader.pid":     int64(4100),
 		"process.interactive":            true,
 		"process.creation.time":          "2025-11-25T17:44:32.623456789Z",
 		"process.linux.cgroup":           "/system.slice/docker-" + containerID + ".scope",
-		"container.id":                   containerID,
 		"procmon.parent.executable.name": "bash",
 		"procmon.cpu":                    int64(3),
 	}
@@ -139,7 +140,7 @@ func buildOne(t *testing.T, b *recordBuilder, ev *procmon.ProcessEvent) plog.Log
 	b.appendRecord(rs, ev)
 	require.Equal(t, 1, rs.Len())
 	lr := rs.At(0)
-	require.Equal(t, "process."+ev.Kind.String(), lr.EventName())
+	require.Equal(t, "procmon."+ev.Kind.String(), lr.EventName())
 	require.Equal(t, pcommon.NewTimestampFromTime(ev.Time), lr.Timestamp())
 	require.Equal(t, pcommon.NewTimestampFromTime(ev.Observed), lr.ObservedTimestamp())
 	require.Equal(t, pcommon.ValueTypeStr, lr.Body().Type())
@@ -148,7 +149,7 @@ func buildOne(t *testing.T, b *recordBuilder, ev *procmon.ProcessEvent) plog.Log
 
 func TestExecRecordCarriesEveryAttribute(t *testing.T) {
 	lr := buildOne(t, defaultBuilder(t), recordEvent(procevent.KindExec))
-	require.Equal(t, "process.exec", lr.EventName())
+	require.Equal(t, "procmon.exec", lr.EventName())
 	require.Equal(t, plog.SeverityNumberInfo, lr.SeverityNumber())
 	require.Equal(t, "INFO", lr.SeverityText())
 	require.Equal(t, "exec /usr/bin/sleep (pid 4242)", lr.Body().Str())
@@ -354,8 +355,8 @@ func TestAppendRecord(t *testing.T) {
 			wantBody: "exec /usr/bin/sleep (pid 4242)",
 			wantAttrs: with(sleepDetails(),
 				"process.owner", nil, "process.user.id", nil, "process.real_user.id", nil,
-				"process.saved_user.id", nil, "process.group.id", nil, "process.real_group.id", nil,
-				"process.saved_group.id", nil),
+				"process.saved_user.id", nil, "procmon.group.id", nil, "procmon.real_group.id", nil,
+				"procmon.saved_group.id", nil, "process.user.name", nil, "process.real_user.name", nil),
 		},
 		{
 			name: "uid without a name",
@@ -367,7 +368,7 @@ func TestAppendRecord(t *testing.T) {
 			wantSev:  plog.SeverityNumberInfo,
 			wantText: "INFO",
 			wantBody: "exec /usr/bin/sleep (pid 4242)",
-			wantAttrs: with(sleepDetails(), "process.owner", nil,
+			wantAttrs: with(sleepDetails(), "process.owner", nil, "process.user.name", nil, "process.real_user.name", nil,
 				"process.user.id", int64(5000), "process.real_user.id", int64(5000), "process.saved_user.id", int64(5000)),
 		},
 		{
@@ -397,7 +398,7 @@ func TestAppendRecord(t *testing.T) {
 			wantSev:  plog.SeverityNumberInfo,
 			wantText: "INFO",
 			wantBody: "exec /usr/bin/sleep (pid 4242)",
-			wantAttrs: with(sleepDetails(), "container.id", nil, "procmon.parent.executable.name", nil,
+			wantAttrs: with(sleepDetails(), "procmon.parent.executable.name", nil,
 				"process.working_directory", nil, "process.interactive", false,
 				"process.linux.cgroup", "/user.slice/user-1001.slice/session-2.scope"),
 		},
@@ -515,7 +516,7 @@ func TestOtherEventRecords(t *testing.T) {
 			wantText: "INFO",
 			wantBody: "uid /usr/bin/sleep (pid 4242) now uid 1002 euid 1002",
 			wantAttrs: with(identity(),
-				"process.real_user.id", int64(1002), "process.user.id", int64(1002), "process.owner", "bob",
+				"process.real_user.id", int64(1002), "process.user.id", int64(1002), "process.owner", "bob", "process.user.name", "bob",
 				"procmon.previous.real_user.id", int64(1002), "procmon.previous.user.id", int64(1001)),
 		},
 		{
@@ -525,7 +526,7 @@ func TestOtherEventRecords(t *testing.T) {
 			wantText: "WARN",
 			wantBody: "uid /usr/bin/sleep (pid 4242) now uid 1002 euid 0",
 			wantAttrs: with(identity(),
-				"process.real_user.id", int64(1002), "process.user.id", int64(0), "process.owner", "root",
+				"process.real_user.id", int64(1002), "process.user.id", int64(0), "process.owner", "root", "process.user.name", "root",
 				"procmon.previous.real_user.id", int64(1002), "procmon.previous.user.id", int64(1001)),
 		},
 		{
@@ -539,7 +540,7 @@ func TestOtherEventRecords(t *testing.T) {
 			wantText: "INFO",
 			wantBody: "uid /usr/bin/sleep (pid 4242) now uid 0 euid 0",
 			wantAttrs: with(identity(),
-				"process.real_user.id", int64(0), "process.user.id", int64(0), "process.owner", "root",
+				"process.real_user.id", int64(0), "process.user.id", int64(0), "process.owner", "root", "process.user.name", "root",
 				"procmon.previous.real_user.id", int64(1001), "procmon.previous.user.id", int64(0)),
 		},
 		{
@@ -553,7 +554,7 @@ func TestOtherEventRecords(t *testing.T) {
 			wantText: "INFO",
 			wantBody: "uid /usr/bin/sleep (pid 4242) now uid 65534 euid 65534",
 			wantAttrs: with(identity(),
-				"process.real_user.id", int64(65534), "process.user.id", int64(65534), "process.owner", "nobody",
+				"process.real_user.id", int64(65534), "process.user.id", int64(65534), "process.owner", "nobody", "process.user.name", "nobody",
 				"procmon.previous.real_user.id", int64(0), "procmon.previous.user.id", int64(0)),
 		},
 		{
@@ -581,7 +582,7 @@ func TestOtherEventRecords(t *testing.T) {
 			wantText: "INFO",
 			wantBody: "gid /usr/bin/sleep (pid 4242) now gid 3000 egid 3001",
 			wantAttrs: with(identity(),
-				"process.real_group.id", int64(3000), "process.group.id", int64(3001),
+				"procmon.real_group.id", int64(3000), "procmon.group.id", int64(3001),
 				"procmon.previous.real_group.id", int64(2002), "procmon.previous.group.id", int64(2001)),
 		},
 		{
@@ -648,7 +649,7 @@ func TestEventNameOfEveryKind(t *testing.T) {
 	for _, k := range procevent.Kinds() {
 		t.Run(k.String(), func(t *testing.T) {
 			lr := buildOne(t, defaultBuilder(t), recordEvent(k))
-			require.Equal(t, "process."+k.String(), lr.EventName())
+			require.Equal(t, "procmon."+k.String(), lr.EventName())
 			require.NotEmpty(t, lr.Body().Str())
 			require.True(t, strings.HasPrefix(lr.Body().Str(), k.String()+" "), lr.Body().Str())
 		})
@@ -664,9 +665,9 @@ func TestAppendRecordAppends(t *testing.T) {
 
 	// The batcher relies on records being added, never overwritten.
 	require.Equal(t, 3, rs.Len())
-	require.Equal(t, "process.exec", rs.At(0).EventName())
-	require.Equal(t, "process.fork", rs.At(1).EventName())
-	require.Equal(t, "process.exit", rs.At(2).EventName())
+	require.Equal(t, "procmon.exec", rs.At(0).EventName())
+	require.Equal(t, "procmon.fork", rs.At(1).EventName())
+	require.Equal(t, "procmon.exit", rs.At(2).EventName())
 }
 
 func TestAppendRecordLeavesTheProcessAlone(t *testing.T) {
@@ -685,7 +686,7 @@ func logsWith(b *recordBuilder, evs ...*procmon.ProcessEvent) plog.Logs {
 	rl := ld.ResourceLogs().AppendEmpty()
 	rl.Resource().Attributes().PutStr("host.name", "node-1")
 	sl := rl.ScopeLogs().AppendEmpty()
-	sl.Scope().SetName(scopeName)
+	sl.Scope().SetName(metadata.ScopeName)
 	for _, ev := range evs {
 		b.appendRecord(sl.LogRecords(), ev)
 	}
@@ -770,7 +771,6 @@ func TestCommandLineModes(t *testing.T) {
 			args: args,
 			wantAttrs: map[string]any{
 				"process.command":      "mysql",
-				"process.command_line": "mysql --password=*** -h db",
 				"process.command_args": []any{"mysql", "--password=***", "-h", "db"},
 				"process.args_count":   int64(4),
 				"procmon.redacted":     true,
@@ -782,7 +782,6 @@ func TestCommandLineModes(t *testing.T) {
 			args: []string{"mysql --password=hunter2 -h db"},
 			wantAttrs: map[string]any{
 				"process.command":      "mysql --password=*** -h db",
-				"process.command_line": "mysql --password=*** -h db",
 				"process.command_args": []any{"mysql --password=*** -h db"},
 				"process.args_count":   int64(1),
 				"procmon.redacted":     true,
@@ -794,7 +793,6 @@ func TestCommandLineModes(t *testing.T) {
 			args: []string{"ls", "-l"},
 			wantAttrs: map[string]any{
 				"process.command":      "ls",
-				"process.command_line": "ls -l",
 				"process.command_args": []any{"ls", "-l"},
 				"process.args_count":   int64(2),
 			},
@@ -805,7 +803,6 @@ func TestCommandLineModes(t *testing.T) {
 			args: args,
 			wantAttrs: map[string]any{
 				"process.command":      "mysql",
-				"process.command_line": "mysql --password=hunter2 -h db",
 				"process.command_args": []any{"mysql", "--password=hunter2", "-h", "db"},
 				"process.args_count":   int64(4),
 			},
@@ -825,7 +822,7 @@ func TestCommandLineModes(t *testing.T) {
 			wantAttrs: map[string]any{},
 		},
 	}
-	keys := []string{attrCommand, attrCommandLine, attrCommandArgs, attrArgsCount, attrRedacted, attrTruncated}
+	keys := []string{attrCommand, attrCommandArgs, attrArgsCount, attrRedacted, attrTruncated}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			for _, k := range []procevent.Kind{procevent.KindExec, procevent.KindExit} {
@@ -891,14 +888,6 @@ func TestTruncation(t *testing.T) {
 				lr := buildOne(t, newTestBuilder(t, mode, tt.maxLen), ev)
 				attrs := lr.Attributes()
 
-				line, ok := attrs.Get(attrCommandLine)
-				require.True(t, ok)
-				require.LessOrEqual(t, len(line.Str()), tt.maxLen)
-				require.True(t, utf8.ValidString(line.Str()))
-				require.True(t, strings.HasPrefix(strings.Join(tt.args, " "), line.Str()), "a cut keeps the start")
-				// Cut on a rune boundary, as close to the limit as a rune allows.
-				require.Greater(t, len(line.Str()), tt.maxLen-utf8.UTFMax)
-
 				cmd, ok := attrs.Get(attrCommand)
 				require.True(t, ok)
 				require.LessOrEqual(t, len(cmd.Str()), tt.maxLen)
@@ -908,6 +897,8 @@ func TestTruncation(t *testing.T) {
 				require.True(t, ok)
 				total, list := argsBytes(t, args)
 				require.LessOrEqual(t, total, tt.maxLen)
+				// Cut on a rune boundary, as close to the limit as a rune allows.
+				require.Greater(t, total, tt.maxLen-utf8.UTFMax)
 				for i, a := range list {
 					require.True(t, utf8.ValidString(a))
 					require.True(t, strings.HasPrefix(tt.args[i], a), "argument %d", i)
@@ -926,12 +917,11 @@ func TestTruncation(t *testing.T) {
 }
 
 func TestNoTruncationAtTheLimit(t *testing.T) {
-	// "prog " + 11 bytes is exactly 16 bytes: nothing is cut.
+	// "prog" and 12 bytes are exactly 16 bytes: nothing is cut.
 	ev := recordEvent(procevent.KindExec)
-	ev.Process.Args = []string{"prog", "0123456789a"}
+	ev.Process.Args = []string{"prog", "0123456789ab"}
 	attrs := buildOne(t, newTestBuilder(t, redact.ModeFull, 16), ev).Attributes().AsRaw()
-	require.Equal(t, "prog 0123456789a", attrs[attrCommandLine])
-	require.Equal(t, []any{"prog", "0123456789a"}, attrs[attrCommandArgs])
+	require.Equal(t, []any{"prog", "0123456789ab"}, attrs[attrCommandArgs])
 	require.NotContains(t, attrs, attrTruncated)
 }
 
@@ -942,7 +932,7 @@ func TestSourceCutIsFlagged(t *testing.T) {
 	ev.Process.Args = []string{"prog", "0123"}
 	ev.Process.Cut = 1 << procevent.FieldCmdline
 	attrs := buildOne(t, newTestBuilder(t, redact.ModeFull, 4096), ev).Attributes().AsRaw()
-	require.Equal(t, "prog 0123", attrs[attrCommandLine])
+	require.Equal(t, []any{"prog", "0123"}, attrs[attrCommandArgs])
 	require.Equal(t, true, attrs[attrTruncated])
 }
 
@@ -989,7 +979,6 @@ func TestInvalidUTF8BecomesReplacementCharacters(t *testing.T) {
 				attrExecutableName:   "\uFFFDbad",
 				attrExecutablePath:   "/usr/bin/\uFFFDbad",
 				attrCommand:          "\uFFFDbad",
-				attrCommandLine:      "\uFFFDbad a\uFFFD --password=***",
 				attrCommandArgs:      []any{"\uFFFDbad", "a\uFFFD", "--password=***"},
 				attrWorkingDirectory: "/tmp/\uFFFD",
 				attrCgroup:           "/\uFFFD.slice",

@@ -8,9 +8,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // distinctCounters has a distinct, non-zero value in every field, so that a
@@ -44,13 +48,29 @@ func distinctCounters() procmon.Counters {
 	return c
 }
 
-// distinctFiltered has a distinct, non-zero value for every kind.
-func distinctFiltered() [procevent.NumKinds]uint64 {
-	var f [procevent.NumKinds]uint64
-	for k := range f {
-		f[k] = uint64(400 + k)
+// distinctOwn has a distinct, non-zero value for every kind and signal.
+func distinctOwn() receiverCounts {
+	var own receiverCounts
+	for k := range own.filtered {
+		own.filtered[k] = uint64(400 + k)
 	}
-	return f
+	for s := range own.refused {
+		own.refused[s] = uint64(600 + s)
+	}
+	return own
+}
+
+// testResources are the resources of a host called node-1.
+func testResources(cfg metadata.ResourceAttributesConfig) *resources {
+	return &resources{cfg: cfg, host: "node-1"}
+}
+
+// emitOnce emits one snapshot with cfg, started at start, at now.
+func emitOnce(cfg metadata.MetricsBuilderConfig, c procmon.Counters, own receiverCounts, start, now pcommon.Timestamp) pmetric.Metrics {
+	set := receivertest.NewNopSettings(metadata.Type)
+	set.BuildInfo.Version = "v1.2.3"
+	e := newMetricsEmitter(cfg, set, start, testResources(cfg.ResourceAttributes).metrics("ebpf"))
+	return e.emit(c, own, now)
 }
 
 // repeats are the Counters fields that repeat others by design.
@@ -97,12 +117,12 @@ func byKind(base int64) map[string]int64 {
 	return m
 }
 
-func TestBuildMetrics(t *testing.T) {
+func TestEmitMetrics(t *testing.T) {
 	c := distinctCounters()
-	filtered := distinctFiltered()
+	own := distinctOwn()
 	// A new Counters field left at zero here would go untested.
 	seen := map[uint64]bool{}
-	for _, v := range append(counterValues(c), filtered[:]...) {
+	for _, v := range append(append(counterValues(c), own.filtered[:]...), own.refused[:]...) {
 		require.NotZero(t, v, "distinctCounters must set every field of procmon.Counters")
 		require.False(t, seen[v], "distinctCounters must use distinct values, %d is repeated", v)
 		seen[v] = true
@@ -110,17 +130,13 @@ func TestBuildMetrics(t *testing.T) {
 
 	start := pcommon.NewTimestampFromTime(time.Date(2025, time.November, 25, 17, 0, 0, 1, time.UTC))
 	now := pcommon.NewTimestampFromTime(time.Date(2025, time.November, 25, 17, 0, 10, 2, time.UTC))
-	res := pcommon.NewResource()
-	res.Attributes().PutStr("host.name", "node-1")
-	res.Attributes().PutStr("os.type", "linux")
-
-	md := buildMetrics(c, filtered, start, now, res, "v1.2.3")
+	md := emitOnce(metadata.NewDefaultMetricsBuilderConfig(), c, own, start, now)
 
 	want := map[string]wantMetric{
-		"procmon.events":          {"{event}", false, attrEventType, byKind(100)},
-		"procmon.events.dropped":  {"{event}", false, attrEventType, byKind(300)},
-		"procmon.events.filtered": {"{event}", false, attrEventType, byKind(400)},
-		"procmon.enrichment.misses": {"{read}", false, attrField, map[string]int64{
+		"procmon.events":          {"{event}", false, "procmon.event.type", byKind(100)},
+		"procmon.events.dropped":  {"{event}", false, "procmon.event.type", byKind(300)},
+		"procmon.events.filtered": {"{event}", false, "procmon.event.type", byKind(400)},
+		"procmon.enrichment.misses": {"{read}", false, "procmon.field", map[string]int64{
 			"exe": 500, "stat": 501, "status": 502, "cmdline": 503, "cwd": 504, "cgroup": 505,
 		}},
 		"procmon.processes.tracked":      {"{process}", true, "", map[string]int64{"": 212}},
@@ -135,14 +151,17 @@ func TestBuildMetrics(t *testing.T) {
 		"procmon.source.overruns":        {"{overrun}", false, "", map[string]int64{"": 211}},
 		"procmon.processes.evicted":      {"{process}", false, "", map[string]int64{"": 213}},
 		"procmon.processes.pid_reused":   {"{process}", false, "", map[string]int64{"": 214}},
+		"procmon.records.refused":        {"{record}", false, "procmon.signal", map[string]int64{"logs": 600, "metrics": 601}},
 	}
 
 	require.Equal(t, 1, md.ResourceMetrics().Len())
 	rm := md.ResourceMetrics().At(0)
-	require.Equal(t, res.Attributes().AsRaw(), rm.Resource().Attributes().AsRaw())
+	require.Equal(t, map[string]any{"host.name": "node-1", "os.type": "linux", "procmon.source": "ebpf"},
+		rm.Resource().Attributes().AsRaw())
+	require.Equal(t, conventions.SchemaURL, rm.SchemaUrl())
 	require.Equal(t, 1, rm.ScopeMetrics().Len())
 	sm := rm.ScopeMetrics().At(0)
-	require.Equal(t, scopeName, sm.Scope().Name())
+	require.Equal(t, metadata.ScopeName, sm.Scope().Name())
 	require.Equal(t, "v1.2.3", sm.Scope().Version())
 
 	reported := map[uint64]bool{}
@@ -167,12 +186,7 @@ func TestBuildMetrics(t *testing.T) {
 
 		got := map[string]int64{}
 		for _, dp := range dps.All() {
-			if w.gauge {
-				// A gauge is a reading at one time; it has no start.
-				require.Zero(t, dp.StartTimestamp(), m.Name())
-			} else {
-				require.Equal(t, start, dp.StartTimestamp(), m.Name())
-			}
+			require.Equal(t, start, dp.StartTimestamp(), m.Name())
 			require.Equal(t, now, dp.Timestamp(), m.Name())
 			require.Equal(t, pmetric.NumberDataPointValueTypeInt, dp.ValueType(), m.Name())
 			key := ""
@@ -201,36 +215,37 @@ func TestBuildMetrics(t *testing.T) {
 	require.Len(t, names, len(want), "no metric twice")
 
 	// Every counter reaches a metric, except the unused slots of no kind.
-	for _, v := range append(counterValues(c), filtered[:]...) {
-		if v == c.Events[0] || v == c.Dropped[0] || v == filtered[0] {
+	for _, v := range append(append(counterValues(c), own.filtered[:]...), own.refused[:]...) {
+		if v == c.Events[0] || v == c.Dropped[0] || v == own.filtered[0] {
 			continue
 		}
 		require.True(t, reported[v], "counter value %d is in no metric", v)
 	}
 }
 
-func TestBuildMetricsCopiesResource(t *testing.T) {
-	res := pcommon.NewResource()
-	res.Attributes().PutStr("host.name", "node-1")
-	md := buildMetrics(distinctCounters(), distinctFiltered(), 1, 2, res, "")
-
-	// The receiver reuses its resource for every snapshot; a later change
-	// must not reach metrics already sent.
-	res.Attributes().PutStr("host.name", "changed")
-	got, ok := md.ResourceMetrics().At(0).Resource().Attributes().Get("host.name")
-	require.True(t, ok)
-	require.Equal(t, "node-1", got.Str())
+func TestMetricsAndResourceAttributesSwitchOff(t *testing.T) {
+	cfg := metadata.NewDefaultMetricsBuilderConfig()
+	cfg.Metrics.ProcmonEvents.Enabled = false
+	cfg.Metrics.ProcmonProcessesTracked.Enabled = false
+	cfg.ResourceAttributes.HostName.Enabled = false
+	md := emitOnce(cfg, distinctCounters(), distinctOwn(), 1, 2)
+	rm := md.ResourceMetrics().At(0)
+	require.Equal(t, map[string]any{"os.type": "linux", "procmon.source": "ebpf"}, rm.Resource().Attributes().AsRaw())
+	for _, m := range rm.ScopeMetrics().At(0).Metrics().All() {
+		require.NotContains(t, []string{"procmon.events", "procmon.processes.tracked"}, m.Name())
+	}
+	require.Equal(t, 15, rm.ScopeMetrics().At(0).Metrics().Len())
 }
 
-func TestBuildMetricsZeroCounters(t *testing.T) {
-	md := buildMetrics(procmon.Counters{}, [procevent.NumKinds]uint64{}, 1, 2, pcommon.NewResource(), "")
+func TestEmitMetricsZeroCounters(t *testing.T) {
+	md := emitOnce(metadata.NewDefaultMetricsBuilderConfig(), procmon.Counters{}, receiverCounts{}, 1, 2)
 
 	// Cumulative sums are reported from the start, at zero, so that a rate
 	// can be computed from the first increase.
 	sm := md.ResourceMetrics().At(0).ScopeMetrics().At(0)
-	require.Equal(t, 16, sm.Metrics().Len())
+	require.Equal(t, 17, sm.Metrics().Len())
 	kinds := int(procevent.NumKinds) - 1
-	require.Equal(t, 3*kinds+int(procevent.NumFields)+1+11, md.DataPointCount())
+	require.Equal(t, 3*kinds+int(procevent.NumFields)+numSignals+1+11, md.DataPointCount())
 	for _, m := range sm.Metrics().All() {
 		var dps pmetric.NumberDataPointSlice
 		switch m.Type() {

@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receiverhelper"
 	"go.uber.org/zap"
@@ -38,18 +38,23 @@ type procmonReceiver struct {
 	started  bool
 	shutdown bool
 
-	source   string // the source in use, once started
-	obs      *receiverhelper.ObsReport
-	mon      *procmon.Monitor
-	batch    *logBatcher
-	filter   *filter.Filter
-	filtered [procevent.NumKinds]atomic.Uint64
-	res      pcommon.Resource
-	// metricsRes is res with the source in use.
-	metricsRes pcommon.Resource
-	startTS    pcommon.Timestamp
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	source    string // the source in use, once started
+	host      component.Host
+	obs       *receiverhelper.ObsReport
+	mon       *procmon.Monitor
+	batch     *logBatcher
+	filter    *filter.Filter
+	filtered  [procevent.NumKinds]atomic.Uint64
+	refused   [numSignals]atomic.Uint64
+	resources *resources
+	emitter   *metricsEmitter
+	startTS   pcommon.Timestamp // the metrics' start time
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	// stopping is closed when Shutdown begins: a batch held for a retry is
+	// then refused at once rather than holding Shutdown up.
+	stopping chan struct{}
+	retry    backoff
 }
 
 var (
@@ -58,7 +63,9 @@ var (
 )
 
 func newReceiver(cfg *Config, set receiver.Settings, pick sourceFunc, onShutdown func()) *procmonReceiver {
-	return &procmonReceiver{cfg: cfg, set: set, pick: pick, onShutdown: onShutdown}
+	return &procmonReceiver{cfg: cfg, set: set, pick: pick, onShutdown: onShutdown,
+		stopping: make(chan struct{}), retry: defaultBackoff(),
+	}
 }
 
 func (r *procmonReceiver) setLogs(next consumer.Logs) {
@@ -74,8 +81,9 @@ func (r *procmonReceiver) setMetrics(next consumer.Metrics) {
 }
 
 // Start starts the monitor once, however many pipelines use this receiver.
-// A setup failure (privileges, namespaces, kernel support) is returned.
-func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
+// A setup failure (privileges, namespaces, kernel support) is returned, and
+// reported as a permanent error.
+func (r *procmonReceiver) Start(_ context.Context, host component.Host) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.shutdown {
@@ -84,6 +92,15 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 	if r.started {
 		return nil
 	}
+	err := r.start(host)
+	if err != nil {
+		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
+	}
+	return err
+}
+
+// start is Start under r.mu.
+func (r *procmonReceiver) start(host component.Host) error {
 	if _, err := os.Stat(r.cfg.ProcRoot); err != nil {
 		return fmt.Errorf("proc_root %s is not readable: %w", r.cfg.ProcRoot, err)
 	}
@@ -104,14 +121,11 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 		return err
 	}
 	r.started = true
-	r.source = src.name
+	r.source, r.host = src.name, host
 	logMissingCapabilities(r.set.Logger, src.name)
-	r.res = hostResource()
-	// The metrics also say which source counted them.
-	r.metricsRes = pcommon.NewResource()
-	r.res.CopyTo(r.metricsRes)
-	r.metricsRes.Attributes().PutStr(attrSource, src.name)
+	r.resources = newResources(r.cfg.ResourceAttributes)
 	r.startTS = pcommon.NewTimestampFromTime(time.Now())
+	r.emitter = newMetricsEmitter(r.cfg.MetricsBuilderConfig, r.set, r.startTS, r.resources.metrics(src.name))
 
 	r.mon = procmon.New(procmon.Config{
 		Open:         src.open,
@@ -122,6 +136,7 @@ func (r *procmonReceiver) Start(_ context.Context, _ component.Host) error {
 		MaxTracked:   r.cfg.MaxTrackedProcesses,
 		Logger:       r.set.Logger,
 		ReaderSetup:  src.readerSetup,
+		SourceState:  r.reportSourceState,
 	})
 	if r.logs != nil {
 		if err := r.subscribe(); err != nil {
@@ -177,7 +192,7 @@ func (r *procmonReceiver) subscribe() error {
 		r.set.Logger.Warn("procmon cannot read user names; records will carry user ids only", zap.Error(err))
 	}
 	r.batch = &logBatcher{
-		max: r.cfg.MaxBatchSize, res: r.res, version: r.set.BuildInfo.Version, send: r.sendLogs,
+		max: r.cfg.MaxBatchSize, resources: r.resources, version: r.set.BuildInfo.Version, send: r.sendLogs,
 		started: make(chan struct{}, 1),
 		build:   &recordBuilder{mode: mode, redactor: redactor, users: users, maxLen: r.cfg.MaxCommandLineLength},
 	}
@@ -240,6 +255,7 @@ func (r *procmonReceiver) Shutdown(context.Context) error {
 		return nil
 	}
 	r.shutdown = true
+	close(r.stopping)
 	if r.onShutdown != nil {
 		r.onShutdown()
 	}
@@ -258,129 +274,4 @@ func (r *procmonReceiver) Shutdown(context.Context) error {
 		r.emitMetrics()
 	}
 	return nil
-}
-
-// sendLogs hands one batch to the next consumer. A refusal is counted by
-// ObsReport and logged; it is not retried, so the monitor never waits on it.
-func (r *procmonReceiver) sendLogs(ld plog.Logs) {
-	n := ld.LogRecordCount()
-	ctx := r.obs.StartLogsOp(context.Background())
-	err := r.logs.ConsumeLogs(ctx, ld)
-	r.obs.EndLogsOp(ctx, r.source, n, err)
-	if err != nil {
-		r.set.Logger.Warn("the next consumer refused procmon's log records", zap.Int("records", n), zap.Error(err))
-	}
-}
-
-func (r *procmonReceiver) emitMetrics() {
-	var filtered [procevent.NumKinds]uint64
-	for k := range filtered {
-		filtered[k] = r.filtered[k].Load()
-	}
-	md := buildMetrics(r.mon.Counters(), filtered, r.startTS, pcommon.NewTimestampFromTime(time.Now()), r.metricsRes, r.set.BuildInfo.Version)
-	n := md.DataPointCount()
-	ctx := r.obs.StartMetricsOp(context.Background())
-	err := r.metrics.ConsumeMetrics(ctx, md)
-	r.obs.EndMetricsOp(ctx, r.source, n, err)
-	if err != nil {
-		r.set.Logger.Warn("the next consumer refused procmon's metrics", zap.Error(err))
-	}
-}
-
-// hostResource describes the host every record comes from.
-func hostResource() pcommon.Resource {
-	res := pcommon.NewResource()
-	if name, err := os.Hostname(); err == nil {
-		res.Attributes().PutStr("host.name", name)
-	}
-	res.Attributes().PutStr("os.type", "linux")
-	return res
-}
-
-// logBatcher gathers records into batches, sent when full or when flushed.
-type logBatcher struct {
-	max     int
-	res     pcommon.Resource
-	version string
-	send    func(plog.Logs)
-	build   *recordBuilder
-	// started has a value when a batch got its first record: the flush loop
-	// sleeps on it, so an idle receiver never wakes up.
-	started chan struct{}
-
-	mu      sync.Mutex
-	ld      plog.Logs
-	records plog.LogRecordSlice
-	n       int
-}
-
-// add appends a record for ev; a worker calls it, and it sends the batch when
-// it is full.
-func (b *logBatcher) add(ev *procmon.ProcessEvent) {
-	b.mu.Lock()
-	if b.n == 0 {
-		select {
-		case b.started <- struct{}{}:
-		default:
-		}
-		b.ld = plog.NewLogs()
-		rl := b.ld.ResourceLogs().AppendEmpty()
-		b.res.CopyTo(rl.Resource())
-		sl := rl.ScopeLogs().AppendEmpty()
-		sl.Scope().SetName(scopeName)
-		sl.Scope().SetVersion(b.version)
-		b.records = sl.LogRecords()
-		b.records.EnsureCapacity(b.max)
-	}
-	b.build.appendRecord(b.records, ev)
-	b.n++
-	var full plog.Logs
-	send := b.n >= b.max
-	if send {
-		full = b.take()
-	}
-	b.mu.Unlock()
-	if send {
-		b.send(full)
-	}
-}
-
-// flushLoop sends each batch at most d after its first record, until ctx
-// ends.
-func (b *logBatcher) flushLoop(ctx context.Context, d time.Duration) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-b.started:
-		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return
-		case <-t.C:
-		}
-		b.flush()
-	}
-}
-
-// flush sends what is batched, if anything.
-func (b *logBatcher) flush() {
-	b.mu.Lock()
-	var ld plog.Logs
-	send := b.n > 0
-	if send {
-		ld = b.take()
-	}
-	b.mu.Unlock()
-	if send {
-		b.send(ld)
-	}
-}
-
-func (b *logBatcher) take() plog.Logs {
-	ld := b.ld
-	b.ld, b.records, b.n = plog.Logs{}, plog.LogRecordSlice{}, 0
-	return ld
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/testutil"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // sources are the event sources the tests on the real kernel run with.
@@ -43,7 +44,7 @@ func startRealReceiver(t *testing.T, source string) *consumertest.LogsSink {
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
 	sink := new(consumertest.LogsSink)
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, sink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 	t.Cleanup(func() { require.NoError(t, rcv.Shutdown(context.Background())) })
@@ -84,21 +85,21 @@ func testRealKernelEvents(t *testing.T, source string) {
 	require.NoError(t, killed.Process.Kill())
 	_ = killed.Wait()
 
-	recs := waitForRecords(t, sink, coded.Process.Pid, "process.exec", "process.exit")
-	exit := recs["process.exit"]
+	recs := waitForRecords(t, sink, coded.Process.Pid, "procmon.exec", "procmon.exit")
+	exit := recs["procmon.exit"]
 	attrs := exit.Attributes().AsRaw()
 	require.Equal(t, int64(7), attrs[attrExitCode])
 	require.Equal(t, int64(os.Getpid()), attrs[attrParentPID])
 	require.Equal(t, plog.SeverityNumberWarn, exit.SeverityNumber())
 	require.WithinDuration(t, time.Now(), exit.Timestamp().AsTime(), 5*time.Second)
 
-	execRec := recs["process.exec"]
+	execRec := recs["procmon.exec"]
 	self, err := os.Readlink("/proc/self/exe")
 	require.NoError(t, err)
 	require.NotEqual(t, self, execRec.Attributes().AsRaw()[attrExecutablePath], "the exec names the new program, not the parent's")
-	require.Equal(t, "/bin/sh -c sleep 0.05; exit 7", execRec.Attributes().AsRaw()[attrCommandLine])
+	require.Equal(t, []any{"/bin/sh", "-c", "sleep 0.05; exit 7"}, execRec.Attributes().AsRaw()[attrCommandArgs])
 
-	kill := waitForRecords(t, sink, killed.Process.Pid, "process.exit")["process.exit"]
+	kill := waitForRecords(t, sink, killed.Process.Pid, "procmon.exit")["procmon.exit"]
 	require.Equal(t, "SIGKILL", kill.Attributes().AsRaw()[attrExitSignal])
 	require.NotContains(t, kill.Attributes().AsRaw(), attrExitCode)
 	require.Contains(t, kill.Body().Str(), "killed by SIGKILL")
@@ -141,12 +142,11 @@ func testRealProcessDetails(t *testing.T, source string) {
 	ended := time.Now()
 	pid := cmd.Process.Pid
 
-	recs := waitForRecords(t, sink, pid, "process.exec", "process.exit")
-	execAttrs := recs["process.exec"].Attributes().AsRaw()
+	recs := waitForRecords(t, sink, pid, "procmon.exec", "procmon.exit")
+	execAttrs := recs["procmon.exec"].Attributes().AsRaw()
 	require.Equal(t, sleep, execAttrs[attrExecutablePath])
 	require.Equal(t, filepath.Base(sleep), execAttrs[attrExecutableName])
 	require.Equal(t, []any{"/bin/sleep", "0.3"}, execAttrs[attrCommandArgs])
-	require.Equal(t, "/bin/sleep 0.3", execAttrs[attrCommandLine])
 	require.Equal(t, "/bin/sleep", execAttrs[attrCommand])
 	require.Equal(t, int64(2), execAttrs[attrArgsCount])
 	require.Equal(t, wantDir, execAttrs[attrWorkingDirectory])
@@ -172,7 +172,7 @@ func testRealProcessDetails(t *testing.T, source string) {
 	require.WithinDuration(t, started, createdAt, 2*time.Second)
 	require.Equal(t, time.UTC, createdAt.Location())
 
-	exit := recs["process.exit"]
+	exit := recs["procmon.exit"]
 	exitAttrs := exit.Attributes().AsRaw()
 	require.Equal(t, sleep, exitAttrs[attrExecutablePath])
 	require.Equal(t, int64(0), exitAttrs[attrExitCode])
@@ -202,7 +202,7 @@ func testPidTableStaysFlatInAStorm(t *testing.T, source string) {
 	cfg.ScanExistingProcesses = false
 	cfg.FlushInterval = 10 * time.Millisecond
 	sink := new(consumertest.LogsSink)
-	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, sink)
+	rcv, err := NewFactory().CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, sink)
 	require.NoError(t, err)
 	require.NoError(t, rcv.Start(context.Background(), componenttest.NewNopHost()))
 	defer func() { require.NoError(t, rcv.Shutdown(context.Background())) }()

@@ -20,17 +20,22 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
+	"go.opentelemetry.io/collector/component"
+
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"
+	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
 )
 
 // feedSource hands the events sent on its channel to the monitor, as a
 // kernel socket would, and fails once closed.
 type feedSource struct {
 	events chan procevent.Event
+	fail   chan error // an error sent here is what Receive returns
 	once   sync.Once
 	closed chan struct{}
 }
@@ -40,6 +45,8 @@ func (s *feedSource) Receive(sink procevent.Sink) error {
 	case ev := <-s.events:
 		sink.Event(&ev)
 		return nil
+	case err := <-s.fail:
+		return err
 	case <-s.closed:
 		return errors.New("feed source closed")
 	}
@@ -50,13 +57,15 @@ func (s *feedSource) Close() error {
 	return nil
 }
 
-// harness is a receiver built by the factory around one feedSource.
+// harness is a receiver built by the factory around a feedSource: a new
+// one each time the monitor opens its source, all fed by the same channels.
 type harness struct {
-	src  *feedSource
-	rcv  *procmonReceiver
-	logs *consumertest.LogsSink
-	mets *consumertest.MetricsSink
-	obs  *observer.ObservedLogs
+	events chan procevent.Event
+	fail   chan error
+	rcv    *procmonReceiver
+	logs   *consumertest.LogsSink
+	mets   *consumertest.MetricsSink
+	obs    *observer.ObservedLogs
 }
 
 // fakeProcess is what fakeProc lays out under /proc/<pid>.
@@ -151,10 +160,17 @@ func itoa(n int) string { return strconv.Itoa(n) }
 // adjusted by edit; logs and metrics go to sinks (or to next when given).
 func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer.Logs) *harness {
 	t.Helper()
+	return newHarnessOn(t, componenttest.NewNopHost(), procRoot, edit, next)
+}
+
+// newHarnessOn is newHarness started on host.
+func newHarnessOn(t *testing.T, host component.Host, procRoot string, edit func(*Config), next consumer.Logs) *harness {
+	t.Helper()
 	h := &harness{
-		src:  &feedSource{events: make(chan procevent.Event), closed: make(chan struct{})},
-		logs: new(consumertest.LogsSink),
-		mets: new(consumertest.MetricsSink),
+		events: make(chan procevent.Event),
+		fail:   make(chan error),
+		logs:   new(consumertest.LogsSink),
+		mets:   new(consumertest.MetricsSink),
 	}
 	if next == nil {
 		next = h.logs
@@ -169,9 +185,11 @@ func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer
 		edit(cfg)
 	}
 	f := newFactory(openerSource(func(*Config) (procevent.Opener, error) {
-		return func() (procevent.Source, error) { return h.src, nil }, nil
+		return func() (procevent.Source, error) {
+			return &feedSource{events: h.events, fail: h.fail, closed: make(chan struct{})}, nil
+		}, nil
 	}))
-	set := receivertest.NewNopSettings(componentType)
+	set := receivertest.NewNopSettings(metadata.Type)
 	core, obs := observer.New(zap.DebugLevel)
 	set.Logger = zap.New(core)
 	h.obs = obs
@@ -181,14 +199,14 @@ func newHarness(t *testing.T, procRoot string, edit func(*Config), next consumer
 	require.NoError(t, err)
 	require.Same(t, lr, mr)
 	h.rcv = lr.(*procmonReceiver)
-	require.NoError(t, h.rcv.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, h.rcv.Start(context.Background(), host))
 	t.Cleanup(func() { require.NoError(t, h.rcv.Shutdown(context.Background())) })
 	return h
 }
 
 func (h *harness) send(evs ...procevent.Event) {
 	for _, ev := range evs {
-		h.src.events <- ev
+		h.events <- ev
 	}
 }
 
@@ -242,7 +260,7 @@ func TestExecAndExitBecomeRecords(t *testing.T) {
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 2 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
-	require.Equal(t, "process.exec", recs[0].EventName())
+	require.Equal(t, "procmon.exec", recs[0].EventName())
 	exec := recs[0].Attributes().AsRaw()
 	// The creation time depends on the host's boot time; its shape is checked.
 	created, ok := exec[attrCreationTime].(string)
@@ -253,33 +271,101 @@ func TestExecAndExitBecomeRecords(t *testing.T) {
 	delete(exec, attrCreationTime)
 	require.Equal(t, map[string]any{
 		attrPID: int64(4242), attrParentPID: int64(77), attrExecutableName: "curl",
-		attrExecutablePath: "/usr/bin/curl", attrCommand: "curl", attrCommandLine: "curl -s http://example.test/",
+		attrExecutablePath: "/usr/bin/curl", attrCommand: "curl",
 		attrCommandArgs: []any{"curl", "-s", "http://example.test/"}, attrArgsCount: int64(3),
 		attrWorkingDirectory: "/home/alice", attrOwner: "alice",
 		attrUserID: int64(1001), attrRealUserID: int64(1001), attrSavedUserID: int64(1001),
+		attrUserName: "alice", attrRealUserName: "alice", attrSavedUserName: "alice",
 		attrGroupID: int64(1001), attrRealGroupID: int64(1001), attrSavedGroupID: int64(1001),
 		attrGroupLeaderPID: int64(4242), attrSessionLeaderPID: int64(4242), attrInteractive: false,
-		attrCgroup: "/system.slice/docker-" + containerID + ".scope", attrContainerID: containerID,
-		attrCPU: int64(1),
+		attrCgroup: "/system.slice/docker-" + containerID + ".scope",
+		attrCPU:    int64(1),
 	}, exec)
 	require.Equal(t, "exec /usr/bin/curl (pid 4242)", recs[0].Body().Str())
 
-	require.Equal(t, "process.exit", recs[1].EventName())
+	require.Equal(t, "procmon.exit", recs[1].EventName())
 	exit := recs[1].Attributes().AsRaw()
 	require.Equal(t, "SIGKILL", exit[attrExitSignal])
 	require.NotContains(t, exit, attrExitCode)
 	require.Contains(t, exit, attrExitTime)
 	require.Contains(t, exit, attrLifetime)
 	// The exit says what exited, from the pid table.
-	for _, k := range []string{attrExecutablePath, attrCommandLine, attrOwner, attrWorkingDirectory, attrContainerID, attrCreationTime} {
+	for _, k := range []string{attrExecutablePath, attrCommandArgs, attrOwner, attrWorkingDirectory, attrCreationTime} {
 		require.Equal(t, recs[0].Attributes().AsRaw()[k], exit[k], k)
 	}
 	require.Equal(t, plog.SeverityNumberWarn, recs[1].SeverityNumber())
 
+	// A process in a container is under a resource that names it.
 	rl := h.logs.AllLogs()[0].ResourceLogs().At(0)
-	osType, _ := rl.Resource().Attributes().Get("os.type")
-	require.Equal(t, "linux", osType.Str())
-	require.Equal(t, scopeName, rl.ScopeLogs().At(0).Scope().Name())
+	host, _ := os.Hostname()
+	require.Equal(t, map[string]any{"host.name": host, "os.type": "linux", "container.id": containerID},
+		rl.Resource().Attributes().AsRaw())
+	require.Equal(t, conventions.SchemaURL, rl.SchemaUrl())
+	require.Equal(t, metadata.ScopeName, rl.ScopeLogs().At(0).Scope().Name())
+}
+
+// resourcesOf returns, for each resource of the logs, its attributes and
+// the pids of its records.
+func resourcesOf(sink *consumertest.LogsSink) (attrs []map[string]any, pids [][]int64) {
+	for _, ld := range sink.AllLogs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			attrs = append(attrs, rl.Resource().Attributes().AsRaw())
+			var ps []int64
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, r := range sl.LogRecords().All() {
+					pid, _ := r.Attributes().Get(attrPID)
+					ps = append(ps, pid.Int())
+				}
+			}
+			pids = append(pids, ps)
+		}
+	}
+	return attrs, pids
+}
+
+func TestRecordsGoUnderTheirContainersResource(t *testing.T) {
+	hostName, _ := os.Hostname()
+	hostRes := map[string]any{"host.name": hostName, "os.type": "linux"}
+	for _, tc := range []struct {
+		name        string
+		containerID bool
+		want        []map[string]any
+		wantPIDs    [][]int64
+	}{
+		{
+			name: "container.id on", containerID: true,
+			want:     []map[string]any{hostRes, {"host.name": hostName, "os.type": "linux", "container.id": containerID}},
+			wantPIDs: [][]int64{{40, 42}, {41}},
+		},
+		{
+			name: "container.id off", containerID: false,
+			want:     []map[string]any{hostRes},
+			wantPIDs: [][]int64{{40, 41, 42}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := newFakeRoot(t)
+			addProc(t, root, aliceProcess(40, "/bin/a", "a"))
+			inContainer := aliceProcess(41, "/bin/b", "b")
+			inContainer.cgroup = dockerCgroup
+			addProc(t, root, inContainer)
+			addProc(t, root, aliceProcess(42, "/bin/c", "c"))
+			h := newHarness(t, root, func(c *Config) {
+				oneBatchOf(3)(c)
+				c.ResourceAttributes.ContainerID.Enabled = tc.containerID
+			}, nil)
+			h.sendExecs(40, 3)
+			require.Eventually(t, func() bool { return h.logs.LogRecordCount() == 3 }, 5*time.Second, 5*time.Millisecond)
+			require.Len(t, h.logs.AllLogs(), 1, "one batch")
+			attrs, pids := resourcesOf(h.logs)
+			require.Equal(t, tc.want, attrs)
+			require.Equal(t, tc.wantPIDs, pids)
+			for _, r := range records(h.logs) {
+				_, ok := r.Attributes().Get(attrContainerID)
+				require.False(t, ok, "%s is a resource attribute", attrContainerID)
+			}
+		})
+	}
 }
 
 func TestOnlyConfiguredEvents(t *testing.T) {
@@ -290,7 +376,7 @@ func TestOnlyConfiguredEvents(t *testing.T) {
 		procevent.Event{Kind: procevent.KindExit, PID: 10, TGID: 10},
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
-	require.Equal(t, "process.exit", records(h.logs)[0].EventName())
+	require.Equal(t, "procmon.exit", records(h.logs)[0].EventName())
 	require.Equal(t, "/bin/x", records(h.logs)[0].Attributes().AsRaw()[attrExecutablePath])
 }
 
@@ -305,11 +391,11 @@ func TestDefaultEventsLeaveForksOut(t *testing.T) {
 	)
 	// The exit of 11 comes after its fork and comm on the same worker.
 	require.Eventually(t, func() bool {
-		_, ok := findRecord(records(h.logs), "process.exit", 11)
+		_, ok := findRecord(records(h.logs), "procmon.exit", 11)
 		return ok
 	}, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, h.rcv.Shutdown(context.Background()))
-	require.Equal(t, []string{"process.exec 10", "process.exit 11"}, eventNames(records(h.logs)))
+	require.Equal(t, []string{"procmon.exec 10", "procmon.exit 11"}, eventNames(records(h.logs)))
 }
 
 func TestForkRecords(t *testing.T) {
@@ -326,9 +412,9 @@ func TestForkRecords(t *testing.T) {
 	)
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 4 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
-	require.Equal(t, []string{"process.exec 10", "process.exit 10", "process.exit 11", "process.fork 11"}, eventNames(recs))
+	require.Equal(t, []string{"procmon.exec 10", "procmon.exit 10", "procmon.exit 11", "procmon.fork 11"}, eventNames(recs))
 
-	fork, ok := findRecord(recs, "process.fork", 11)
+	fork, ok := findRecord(recs, "procmon.fork", 11)
 	require.True(t, ok)
 	require.Equal(t, "fork /bin/x (pid 11) from pid 10", fork.Body().Str())
 	require.Equal(t, plog.SeverityNumberInfo, fork.SeverityNumber())
@@ -338,7 +424,7 @@ func TestForkRecords(t *testing.T) {
 	require.Equal(t, "x", attrs[attrExecutableName])
 	require.Equal(t, int64(2), attrs[attrCPU])
 
-	exit, ok := findRecord(recs, "process.exit", 11)
+	exit, ok := findRecord(recs, "procmon.exit", 11)
 	require.True(t, ok)
 	require.Equal(t, "/bin/x", exit.Attributes().AsRaw()[attrExecutablePath])
 	require.Equal(t, int64(10), exit.Attributes().AsRaw()[attrParentPID])
@@ -364,21 +450,21 @@ func TestAllEvents(t *testing.T) {
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 10 }, 5*time.Second, 5*time.Millisecond)
 	recs := records(h.logs)
 	require.Equal(t, []string{
-		"process.comm 11", "process.coredump 11", "process.exec 10", "process.exit 10", "process.exit 11",
-		"process.fork 11", "process.gid 11", "process.ptrace 11", "process.sid 11", "process.uid 11",
+		"procmon.comm 11", "procmon.coredump 11", "procmon.exec 10", "procmon.exit 10", "procmon.exit 11",
+		"procmon.fork 11", "procmon.gid 11", "procmon.ptrace 11", "procmon.sid 11", "procmon.uid 11",
 	}, eventNames(recs))
 
-	c, _ := findRecord(recs, "process.comm", 11)
+	c, _ := findRecord(recs, "procmon.comm", 11)
 	require.Equal(t, "renamed", c.Attributes().AsRaw()[attrNewComm])
-	u, _ := findRecord(recs, "process.uid", 11)
+	u, _ := findRecord(recs, "procmon.uid", 11)
 	require.Equal(t, "root", u.Attributes().AsRaw()[attrOwner])
 	require.Equal(t, int64(1001), u.Attributes().AsRaw()[attrPrevUserID], "the previous ids are the parent's, inherited at the fork")
 	require.Equal(t, plog.SeverityNumberWarn, u.SeverityNumber(), "becoming root")
-	p, _ := findRecord(recs, "process.ptrace", 11)
+	p, _ := findRecord(recs, "procmon.ptrace", 11)
 	require.Equal(t, int64(10), p.Attributes().AsRaw()[attrTracerPID])
-	d, _ := findRecord(recs, "process.coredump", 11)
+	d, _ := findRecord(recs, "procmon.coredump", 11)
 	require.Equal(t, plog.SeverityNumberError, d.SeverityNumber())
-	e, _ := findRecord(recs, "process.exit", 11)
+	e, _ := findRecord(recs, "procmon.exit", 11)
 	require.Equal(t, plog.SeverityNumberError, e.SeverityNumber())
 	require.Equal(t, "SIGSEGV", e.Attributes().AsRaw()[attrExitSignal])
 }
@@ -405,7 +491,7 @@ func TestFilterDropsExecAndExitAndCountsThem(t *testing.T) {
 			got["procmon.events.filtered/fork"] == 1
 	}, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, h.rcv.Shutdown(context.Background()))
-	require.Equal(t, []string{"process.exec 4242", "process.exit 4242"}, eventNames(records(h.logs)))
+	require.Equal(t, []string{"procmon.exec 4242", "procmon.exit 4242"}, eventNames(records(h.logs)))
 	got := latestValues(h.mets)
 	for _, k := range []string{"uid", "gid", "sid", "ptrace", "comm", "coredump"} {
 		require.Zero(t, got["procmon.events.filtered/"+k], k)
@@ -434,7 +520,7 @@ func TestFilterByContainerAndUser(t *testing.T) {
 		return got["procmon.events.filtered/exec"] == 2 && got["procmon.events.filtered/exit"] == 2
 	}, 5*time.Second, 5*time.Millisecond)
 	require.NoError(t, h.rcv.Shutdown(context.Background()))
-	require.Equal(t, []string{"process.exec 20", "process.exit 20"}, eventNames(records(h.logs)))
+	require.Equal(t, []string{"procmon.exec 20", "procmon.exit 20"}, eventNames(records(h.logs)))
 }
 
 // requireNoSecret fails if secret is in anything the sink got, serialised
@@ -481,8 +567,8 @@ func TestDefaultConfigNeverExportsHunter2(t *testing.T) {
 			)
 			// The initial scan's exec, the live exec, and both exits at least.
 			require.Eventually(t, func() bool {
-				_, ok1 := findRecord(records(h.logs), "process.exit", 4242)
-				_, ok2 := findRecord(records(h.logs), "process.exit", 4243)
+				_, ok1 := findRecord(records(h.logs), "procmon.exit", 4242)
+				_, ok2 := findRecord(records(h.logs), "procmon.exit", 4243)
 				return ok1 && ok2
 			}, 5*time.Second, 5*time.Millisecond)
 			require.NoError(t, h.rcv.Shutdown(context.Background()))
@@ -493,8 +579,7 @@ func TestDefaultConfigNeverExportsHunter2(t *testing.T) {
 			var scanned bool
 			for _, r := range recs {
 				attrs := r.Attributes().AsRaw()
-				if r.EventName() == "process.exec" || (r.EventName() == "process.exit" && attrs[attrPID] == int64(4242)) {
-					require.Equal(t, "mysql --password=*** -h db", attrs[attrCommandLine], r.EventName())
+				if r.EventName() == "procmon.exec" || (r.EventName() == "procmon.exit" && attrs[attrPID] == int64(4242)) {
 					require.Equal(t, []any{"mysql", "--password=***", "-h", "db"}, attrs[attrCommandArgs])
 					require.Equal(t, true, attrs[attrRedacted])
 				}
@@ -513,7 +598,6 @@ func TestCommandLineModeReachesTheRecords(t *testing.T) {
 	h.send(procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242})
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
 	attrs := records(h.logs)[0].Attributes().AsRaw()
-	require.NotContains(t, attrs, attrCommandLine)
 	require.NotContains(t, attrs, attrCommandArgs)
 	require.NotContains(t, attrs, attrCommand)
 	require.Equal(t, int64(4), attrs[attrArgsCount])
@@ -525,7 +609,7 @@ func TestMaxCommandLineLengthReachesTheRecords(t *testing.T) {
 	h.send(procevent.Event{Kind: procevent.KindExec, PID: 4242, TGID: 4242})
 	require.Eventually(t, func() bool { return len(records(h.logs)) == 1 }, 5*time.Second, 5*time.Millisecond)
 	attrs := records(h.logs)[0].Attributes().AsRaw()
-	require.Equal(t, "echo zzzzzzzzzzz", attrs[attrCommandLine])
+	require.Equal(t, []any{"echo", "zzzzzzzzzzzz"}, attrs[attrCommandArgs])
 	require.Equal(t, true, attrs[attrTruncated])
 }
 
@@ -544,20 +628,6 @@ func TestBatchesBySizeAndFlushesAtShutdown(t *testing.T) {
 	}
 	require.NoError(t, h.rcv.Shutdown(context.Background()))
 	require.Equal(t, 7, h.logs.LogRecordCount(), "Shutdown sends what is left")
-}
-
-func TestRefusedLogsAreLoggedNotRetried(t *testing.T) {
-	refuse := consumertest.NewErr(errors.New("backend down"))
-	h := newHarness(t, t.TempDir(), nil, refuse)
-	for pid := int32(1); pid <= 50; pid++ {
-		h.send(procevent.Event{Kind: procevent.KindExec, PID: pid, TGID: pid})
-	}
-	require.Eventually(t, func() bool {
-		return h.obs.FilterMessageSnippet("refused procmon's log records").Len() > 0
-	}, 5*time.Second, 5*time.Millisecond)
-	// The reader is not held up: more events still go through the monitor.
-	h.send(procevent.Event{Kind: procevent.KindExec, PID: 99, TGID: 99})
-	require.Eventually(t, func() bool { return h.rcv.mon.Counters().Exec == 51 }, 5*time.Second, 5*time.Millisecond)
 }
 
 func TestMetricsCarryTheCounters(t *testing.T) {
@@ -594,7 +664,7 @@ func TestMetricsCarryTheCounters(t *testing.T) {
 	m := md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
 	start := m.Sum().DataPoints().At(0).StartTimestamp()
 	require.Equal(t, h.rcv.startTS, start, "start time is the receiver's start")
-	source, ok := md.ResourceMetrics().At(0).Resource().Attributes().Get(attrSource)
+	source, ok := md.ResourceMetrics().At(0).Resource().Attributes().Get("procmon.source")
 	require.True(t, ok, "the metrics name the source in use")
 	require.Equal(t, "fake", source.Str())
 }
@@ -637,7 +707,7 @@ func TestStartReportsSetupFailure(t *testing.T) {
 	f := newFactory(openerSource(func(*Config) (procevent.Opener, error) {
 		return func() (procevent.Source, error) { return nil, boom }, nil
 	}))
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	err = rcv.Start(context.Background(), componenttest.NewNopHost())
 	require.ErrorIs(t, err, boom)
@@ -654,7 +724,7 @@ func TestStartRefusesMissingProcRoot(t *testing.T) {
 			return nil, errors.New("unreachable")
 		}, nil
 	}))
-	rcv, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
+	rcv, err := f.CreateMetrics(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	err = rcv.Start(context.Background(), componenttest.NewNopHost())
 	require.ErrorContains(t, err, "proc_root "+cfg.ProcRoot+" is not readable")
@@ -720,7 +790,7 @@ func TestShutdownAfterStartFailedOnTheRecordPipeline(t *testing.T) {
 	f := newFactory(openerSource(fake.openerFunc))
 	cfg := factoryTestConfig(t)
 	cfg.CommandLine = "masked"
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(componentType), cfg, consumertest.NewNop())
+	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
 	require.EqualError(t, rcv.Start(context.Background(), componenttest.NewNopHost()),
 		`command_line: unknown mode "masked"; use full, redacted or none`)

@@ -5,9 +5,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"testing"
-
-	"go.uber.org/goleak"
 
 	"github.com/procmon-otel/procmon/internal/loadgen"
 )
@@ -17,16 +14,19 @@ import (
 // process, so that it does not share the receiver's Go runtime.
 const stormEnv = "PROCMON_STORM"
 
-// TestMain fails the package if a test leaves a monitor or ticker goroutine running.
-func TestMain(m *testing.M) {
-	if spec := os.Getenv(stormEnv); spec != "" {
-		if err := runStorm(spec); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
+// runStormIfAsked runs the storm stormEnv asks for and exits, when the test
+// binary was started as a storm; mdatagen's TestMain calls it first, before
+// goleak fails the package if a test left a goroutine running.
+func runStormIfAsked() {
+	spec := os.Getenv(stormEnv)
+	if spec == "" {
+		return
 	}
-	goleak.VerifyTestMain(m)
+	if err := runStorm(spec); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
 // runStorm runs the storm spec "runs:workers:program:pidfile"; the program

@@ -38,8 +38,8 @@ const (
 	// clockSlack is how far a record's Timestamp may be from the wall clock around its Run.
 	clockSlack = time.Second
 
-	eventExec = "process.exec"
-	eventExit = "process.exit"
+	eventExec = "procmon.exec"
+	eventExit = "procmon.exit"
 
 	attrPID       = "process.pid"
 	attrParentPID = "process.parent_pid"
@@ -370,6 +370,49 @@ func forEachRecord(logs *consumertest.LogsSink, fn func(plog.LogRecord)) {
 			}
 		}
 	}
+}
+
+// resourceOf returns the resource that r was delivered under.
+func resourceOf(logs *consumertest.LogsSink, r plog.LogRecord) (pcommon.Resource, bool) {
+	for _, ld := range logs.AllLogs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, other := range sl.LogRecords().All() {
+					if other == r {
+						return rl.Resource(), true
+					}
+				}
+			}
+		}
+	}
+	return pcommon.Resource{}, false
+}
+
+// commandLine returns r's arguments joined by spaces, for comparisons.
+func commandLine(r plog.LogRecord) string {
+	v, ok := r.Attributes().Get(attrCommandArgs)
+	if !ok {
+		return ""
+	}
+	args := make([]string, 0, v.Slice().Len())
+	for _, a := range v.Slice().All() {
+		args = append(args, a.Str())
+	}
+	return strings.Join(args, " ")
+}
+
+// argsBytes returns the bytes of r's arguments, separators not counted:
+// what max_command_line_length bounds.
+func argsBytes(r plog.LogRecord) int {
+	v, ok := r.Attributes().Get(attrCommandArgs)
+	if !ok {
+		return 0
+	}
+	var n int
+	for _, a := range v.Slice().All() {
+		n += len(a.Str())
+	}
+	return n
 }
 
 // checkRecords asserts that pid has exactly one exec and one exit record and

@@ -22,7 +22,6 @@ import (
 
 const (
 	attrExeName     = "process.executable.name"
-	attrCommandLine = "process.command_line"
 	attrArgsCount   = "process.args_count"
 	attrTruncated   = "procmon.truncated"
 	attrGroupLeader = "process.group_leader.pid"
@@ -125,9 +124,9 @@ func testHostileProcesses(t *testing.T, source string) {
 		got := checkPair(t, hugePID, byPID[hugePID], parent)
 		want := "/bin/sh -c sleep 0.2; exit 0 aaaa"
 		for _, r := range got {
-			line := stringAttr(r, attrCommandLine)
-			assert.Len(t, line, maxCommandLine, "%s: %s length", r.EventName(), attrCommandLine)
-			assert.True(t, strings.HasPrefix(line, want), "%s: %s starts %q", r.EventName(), attrCommandLine, line[:min(len(line), 64)])
+			assert.Equal(t, maxCommandLine, argsBytes(r), "%s: bytes of %s", r.EventName(), attrCommandArgs)
+			line := commandLine(r)
+			assert.True(t, strings.HasPrefix(line, want), "%s: %s starts %q", r.EventName(), attrCommandArgs, line[:min(len(line), 64)])
 			assert.True(t, boolAttr(r, attrTruncated), "%s: %s", r.EventName(), attrTruncated)
 			assert.Equal(t, int64(3+hugeArgs), intAttr(r, attrArgsCount), "%s: %s", r.EventName(), attrArgsCount)
 			assert.Equal(t, shPath, stringAttr(r, attrExePath), "%s: %s", r.EventName(), attrExePath)
@@ -141,7 +140,7 @@ func testHostileProcesses(t *testing.T, source string) {
 			what := r.EventName()
 			assert.Equal(t, odd, stringAttr(r, attrExePath), "%s: %s", what, attrExePath)
 			assert.Equal(t, oddName, stringAttr(r, attrExeName), "%s: %s", what, attrExeName)
-			assert.Equal(t, odd+" 0.2", stringAttr(r, attrCommandLine), "%s: %s", what, attrCommandLine)
+			assert.Equal(t, odd+" 0.2", commandLine(r), "%s: %s", what, attrCommandArgs)
 			assert.False(t, boolAttr(r, attrTruncated), "%s: %s", what, attrTruncated)
 			// The group leader comes from /proc/<pid>/stat, whose comm is "a)b\nc".
 			assert.Equal(t, int64(syscall.Getpgrp()), intAttr(r, attrGroupLeader), "%s: %s", what, attrGroupLeader)
@@ -156,7 +155,7 @@ func testHostileProcesses(t *testing.T, source string) {
 			// The kernel appends " (deleted)" to the link once the file is gone.
 			path := stringAttr(r, attrExePath)
 			assert.Contains(t, []string{deleted, deleted + " (deleted)"}, path, "%s: %s", r.EventName(), attrExePath)
-			assert.Equal(t, deleted+" 0.5", stringAttr(r, attrCommandLine), "%s: %s", r.EventName(), attrCommandLine)
+			assert.Equal(t, deleted+" 0.5", commandLine(r), "%s: %s", r.EventName(), attrCommandArgs)
 		}
 		checkJSON(t, recordsAsLogs(got), fmt.Sprintf("pid %d", delPID))
 		t.Logf("%s: %q", attrExePath, stringAttr(got[0], attrExePath))
@@ -239,8 +238,8 @@ func checkWellFormed(t *testing.T, r plog.LogRecord) {
 			}
 		}
 	}
-	if line := stringAttr(r, attrCommandLine); len(line) > maxCommandLine {
-		t.Errorf("%s: %s is %d bytes, more than %d", r.EventName(), attrCommandLine, len(line), maxCommandLine)
+	if n := argsBytes(r); n > maxCommandLine {
+		t.Errorf("%s: %s hold %d bytes, more than %d", r.EventName(), attrCommandArgs, n, maxCommandLine)
 	}
 }
 

@@ -102,7 +102,7 @@ func TestLeastPrivilege(t *testing.T) {
 		_, hasCwd := r.Attributes().Get(attrWorkingDir)
 		assert.False(t, hasCwd, "%s of a root process without CAP_SYS_PTRACE", attrWorkingDir)
 		// /proc/<pid>/cmdline and stat are world-readable.
-		assert.Equal(t, probe+" 0.1", stringAttr(r, attrCommandLine))
+		assert.Equal(t, probe+" 0.1", commandLine(r))
 		assert.Equal(t, int64(os.Getpid()), intAttr(r, attrParentPID))
 		after := eventuallySum(t, metrics, "procmon.enrichment.misses", attrField, "exe", before)
 		t.Logf("procmon.enrichment.misses{procmon.field=exe}: %d before the probe, %d after", before, after)
@@ -401,7 +401,7 @@ func TestLeastPrivilegeEBPF(t *testing.T) {
 		r := probeExec(t, col, logs, probe)
 		assert.Equal(t, probe, stringAttr(r, attrExePath), "no CAP_SYS_PTRACE needed")
 		assert.Equal(t, wd, stringAttr(r, attrWorkingDir), "no CAP_SYS_PTRACE needed")
-		assert.Equal(t, probe+" 0.1", stringAttr(r, attrCommandLine))
+		assert.Equal(t, probe+" 0.1", commandLine(r))
 		assert.Contains(t, col.out.String(), `"source": "ebpf"`)
 		stopCollector(t, col)
 	})

@@ -52,7 +52,7 @@ func TestSecretsNeverLeaveTheCollector(t *testing.T) {
 
 	byPID := recordsByPID(logs)
 	for _, pid := range pids {
-		line := stringAttr(byPID[pid].execs[0], "process.command_line")
+		line := commandLine(byPID[pid].execs[0])
 		require.Contains(t, line, "***", "pid %d: %q", pid, line)
 	}
 	for i, ld := range logs.AllLogs() {

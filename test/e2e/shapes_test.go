@@ -22,6 +22,7 @@ import (
 
 	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/testutil"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 )
 
 const (
@@ -96,7 +97,7 @@ func testProcessShapes(t *testing.T, source string) {
 		require.Len(t, got.exits, 1, "%s: one exit record per process", s.name)
 		checkExit(t, s, got.exits[0])
 		for i, want := range s.execs {
-			if !checkExec(t, source, s.name, want, got.execs[i]) {
+			if !checkExec(t, source, s.name, want, got.execs[i], resource(t, logs, got.execs[i])) {
 				incomplete++
 			}
 		}
@@ -123,8 +124,8 @@ func checkExit(t *testing.T, s shape, r plog.LogRecord) {
 
 // checkExec checks an exec record against what the process ran. A field
 // the record lacks fails only for the eBPF source; a wrong one always. It
-// reports whether every field was there.
-func checkExec(t *testing.T, source, name string, want wantExec, r plog.LogRecord) bool {
+// reports whether every field was there. res is the resource r came under.
+func checkExec(t *testing.T, source, name string, want wantExec, r plog.LogRecord, res pcommon.Resource) bool {
 	t.Helper()
 	complete := true
 	// check compares the attribute key, when the record has it, with want.
@@ -162,18 +163,32 @@ func checkExec(t *testing.T, source, name string, want wantExec, r plog.LogRecor
 	check(attrUserID, want.uid, num)
 	check(attrOwner, want.owner, str)
 	check(attrCgroup, true, func(v pcommon.Value) any { return v.Str() != "" })
-	// container.id is absent for a process of the host.
-	id, hasID := r.Attributes().Get(attrContainerID)
+	// A process in a container comes under a resource with its container.id;
+	// a process of the host under the host's, which has none.
+	id, hasID := res.Attributes().Get(attrContainerID)
 	switch {
 	case want.containerID == "":
-		assert.False(t, hasID, "%s: %s of a host process", name, attrContainerID)
+		assert.False(t, hasID, "%s: resource %s of a host process", name, attrContainerID)
 	case hasID:
-		assert.Equal(t, want.containerID, id.Str(), "%s: %s", name, attrContainerID)
+		assert.Equal(t, want.containerID, id.Str(), "%s: resource %s", name, attrContainerID)
 	default:
-		check(attrContainerID, want.containerID, str)
+		complete = false
+		if source == sourceEBPF {
+			t.Errorf("%s: exec record of a container process under a resource without %s", name, attrContainerID)
+		}
 	}
+	_, onRecord := r.Attributes().Get(attrContainerID)
+	assert.False(t, onRecord, "%s: %s is a resource attribute, not a record's", name, attrContainerID)
 	assert.Equal(t, int64(os.Getpid()), intAttr(r, attrParentPID), "%s: exec %s", name, attrParentPID)
 	return complete
+}
+
+// resource returns the resource r was delivered under.
+func resource(t *testing.T, logs *consumertest.LogsSink, r plog.LogRecord) pcommon.Resource {
+	t.Helper()
+	res, ok := resourceOf(logs, r)
+	require.True(t, ok, "a record not among the sink's")
+	return res
 }
 
 // runShapes runs every shape once, one after another, and returns them.
@@ -399,7 +414,7 @@ func testLowRate(t *testing.T, source string) {
 			for _, pid := range pids {
 				got := byPID[pid]
 				checkExit(t, shape{name: fmt.Sprintf("pid %d", pid)}, got.exits[0])
-				if !checkExec(t, source, fmt.Sprintf("pid %d", pid), want, got.execs[0]) {
+				if !checkExec(t, source, fmt.Sprintf("pid %d", pid), want, got.execs[0], resource(t, logs, got.execs[0])) {
 					incomplete++
 				}
 			}
