@@ -9,6 +9,8 @@ import (
 
 	"go.opentelemetry.io/collector/confmap"
 
+	"go.opentelemetry.io/collector/config/configretry"
+
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"
@@ -88,6 +90,12 @@ type Config struct {
 	// a record reaches the pipeline within milliseconds; a storm fills
 	// batches by size long before.
 	FlushInterval time.Duration `mapstructure:"flush_interval"`
+	// RetryOnFailure says how a batch that the next consumer refuses for now
+	// (a memory_limiter over its limit, a full exporter queue) is held and
+	// sent again; see deliver.go. Default: after 50ms, doubling up to 5s, for
+	// at most 30s; max_elapsed_time 0 holds it until it is taken or the
+	// receiver shuts down; enabled: false sends each batch once.
+	RetryOnFailure configretry.BackOffConfig `mapstructure:"retry_on_failure"`
 	// ReaderPriority is, with the netlink source, the scheduling priority of
 	// the thread that reads the kernel's events and, at each exec, the
 	// process's /proc entry before a short-lived process is gone: "realtime"
@@ -135,6 +143,7 @@ func createDefaultConfig() *Config {
 		Events:                []string{eventExec, eventExit},
 		MaxBatchSize:          512,
 		FlushInterval:         25 * time.Millisecond,
+		RetryOnFailure:        defaultRetry(),
 		ReaderPriority:        priorityRealtime,
 		CommandLine:           string(redact.ModeRedacted),
 		MaxCommandLineLength:  4096,

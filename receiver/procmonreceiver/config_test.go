@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
+	"go.opentelemetry.io/collector/config/configretry"
+
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/receiver/procmonreceiver/internal/metadata"
@@ -43,13 +45,17 @@ func documentedDefaults() *Config {
 		Events:                []string{"exec", "exit"},
 		MaxBatchSize:          512,
 		FlushInterval:         25 * time.Millisecond,
-		ReaderPriority:        "realtime",
-		CommandLine:           "redacted",
-		RedactPatterns:        nil,
-		MaxCommandLineLength:  4096,
-		MaxTrackedProcesses:   65536,
-		Filter:                filter.Config{Containers: "any"},
-		MetricsBuilderConfig:  metadata.NewDefaultMetricsBuilderConfig(),
+		RetryOnFailure: configretry.BackOffConfig{
+			Enabled: true, InitialInterval: 50 * time.Millisecond, MaxInterval: 5 * time.Second,
+			MaxElapsedTime: 30 * time.Second, Multiplier: 2, RandomizationFactor: 0.2,
+		},
+		ReaderPriority:       "realtime",
+		CommandLine:          "redacted",
+		RedactPatterns:       nil,
+		MaxCommandLineLength: 4096,
+		MaxTrackedProcesses:  65536,
+		Filter:               filter.Config{Containers: "any"},
+		MetricsBuilderConfig: metadata.NewDefaultMetricsBuilderConfig(),
 	}
 }
 
@@ -88,11 +94,15 @@ func TestLoadConfig(t *testing.T) {
 				Events:                []string{"exec", "exit", "fork", "uid"},
 				MaxBatchSize:          100,
 				FlushInterval:         time.Second,
-				ReaderPriority:        "high",
-				CommandLine:           "full",
-				RedactPatterns:        []string{`(?i)x-secret=(?P<secret>\S+)`},
-				MaxCommandLineLength:  1024,
-				MaxTrackedProcesses:   2048,
+				RetryOnFailure: configretry.BackOffConfig{
+					Enabled: true, InitialInterval: time.Second, MaxInterval: 10 * time.Second,
+					MaxElapsedTime: 0, Multiplier: 3, RandomizationFactor: 0,
+				},
+				ReaderPriority:       "high",
+				CommandLine:          "full",
+				RedactPatterns:       []string{`(?i)x-secret=(?P<secret>\S+)`},
+				MaxCommandLineLength: 1024,
+				MaxTrackedProcesses:  2048,
 				Filter: filter.Config{
 					Include:    &filter.MatchConfig{MatchType: "glob", Names: []string{"curl", "wget*"}},
 					Exclude:    &filter.MatchConfig{UIDs: []uint32{0, 65534}},
@@ -131,6 +141,7 @@ func TestLoadConfig(t *testing.T) {
 				c.RedactPatterns = []string{"(?P<secret>"}
 				c.MaxCommandLineLength = 15
 				c.MaxTrackedProcesses = 1023
+				c.RetryOnFailure.MaxInterval, c.RetryOnFailure.MaxElapsedTime = time.Minute, 10*time.Second
 				c.Filter.Include = &filter.MatchConfig{MatchType: "fuzzy", Names: []string{"curl"}}
 				return c
 			}(),
@@ -144,6 +155,7 @@ func TestLoadConfig(t *testing.T) {
 				"redact_patterns[0]: error parsing regexp: missing closing ): `(?P<secret>`",
 				"max_command_line_length: must be at least 16, got 15",
 				"max_tracked_processes: 1023 is out of range; use 1024 to 4194304",
+				"retry_on_failure: 'max_elapsed_time' must not be less than 'max_interval'",
 				`filter::include::match_type: unknown match type "fuzzy"; use strict, regexp or glob`,
 			},
 		},

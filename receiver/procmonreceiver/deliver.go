@@ -2,38 +2,41 @@ package procmonreceiver
 
 import (
 	"context"
+	"math/rand/v2"
 	"time"
 
 	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 )
 
-// backoff says how long a batch the next consumer refuses for now (a
-// memory_limiter over its limit, a full exporter queue) is held and sent
-// again: after initial, then twice as long each time up to max, for at most
-// maxElapsed. Meanwhile the monitor's queues hold new events, and drop and
-// count them when full, so the kernel's reader never waits.
-type backoff struct {
-	initial, max, maxElapsed time.Duration
+// defaultRetry is the receiver's retry_on_failure: a memory_limiter's
+// refusals usually end within a garbage collection, an exporter queue's
+// within its timeout, and a batch held longer keeps new events queued.
+func defaultRetry() configretry.BackOffConfig {
+	return configretry.BackOffConfig{
+		Enabled:             true,
+		InitialInterval:     50 * time.Millisecond,
+		MaxInterval:         5 * time.Second,
+		MaxElapsedTime:      30 * time.Second,
+		Multiplier:          2,
+		RandomizationFactor: 0.2,
+	}
 }
 
-// defaultBackoff is the receiver's backoff: a memory_limiter's refusals
-// usually end within a garbage collection, an exporter's queue within its
-// timeout.
-func defaultBackoff() backoff {
-	return backoff{initial: 50 * time.Millisecond, max: 5 * time.Second, maxElapsed: 30 * time.Second}
-}
-
-// sendLogs hands one batch to the next consumer, holding and retrying it
-// while the refusal is not permanent. What is refused for good, or longer
-// than r.retry.maxElapsed, or while the receiver shuts down, is counted in
+// sendLogs hands one batch to the next consumer. While the refusal is not
+// permanent it holds the batch and sends it again as retry_on_failure says;
+// meanwhile the monitor's queues hold new events, and drop and count them
+// when full, so the kernel's reader never waits. What is refused for good,
+// held past max_elapsed_time, or held when Shutdown begins is counted in
 // procmon.records.refused: nothing is lost without a count.
 func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 	n := ld.LogRecordCount()
-	wait, giveUp := r.retry.initial, time.Now().Add(r.retry.maxElapsed)
+	retry := &r.cfg.RetryOnFailure
+	wait, start := retry.InitialInterval, time.Now()
 	for attempt := 1; ; attempt++ {
 		ctx := r.obs.StartLogsOp(context.Background())
 		err := r.logs.ConsumeLogs(ctx, ld)
@@ -44,16 +47,27 @@ func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 			}
 			return
 		}
-		if consumererror.IsPermanent(err) || !time.Now().Add(wait).Before(giveUp) || !r.sleep(wait) {
+		d := jitter(wait, retry.RandomizationFactor)
+		expired := retry.MaxElapsedTime > 0 && time.Since(start)+d > retry.MaxElapsedTime
+		if !retry.Enabled || consumererror.IsPermanent(err) || expired || !r.sleep(d) {
 			r.refused[signalLogs].Add(uint64(n))
 			r.set.Logger.Warn("the next consumer refused procmon's log records; they are counted in procmon.records.refused",
 				zap.Int("records", n), zap.Int("attempts", attempt), zap.Error(err))
 			return
 		}
 		r.set.Logger.Debug("the next consumer refused procmon's log records for now; holding them",
-			zap.Int("records", n), zap.Duration("retry_in", wait), zap.Error(err))
-		wait = min(2*wait, r.retry.max)
+			zap.Int("records", n), zap.Duration("retry_in", d), zap.Error(err))
+		wait = min(time.Duration(float64(wait)*max(retry.Multiplier, 1)), retry.MaxInterval)
 	}
+}
+
+// jitter returns d moved at random by up to factor of itself, so that
+// batches held together are not all sent again at once.
+func jitter(d time.Duration, factor float64) time.Duration {
+	if factor <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * (1 + factor*(2*rand.Float64()-1)))
 }
 
 // sleep waits d, or less when Shutdown begins; it reports whether it waited

@@ -97,14 +97,27 @@ func TestPermanentRefusalIsCountedNotRetried(t *testing.T) {
 
 func TestRetryGivesUpAndCounts(t *testing.T) {
 	next := &refusingLogs{refuse: -1, err: errors.New("sending queue is full")}
-	h := newHarness(t, t.TempDir(), oneBatchOf(4), next)
-	// Set before the first event: the channel sends order it before the
-	// worker's read.
-	h.rcv.retry = backoff{initial: time.Millisecond, max: 4 * time.Millisecond, maxElapsed: 50 * time.Millisecond}
+	h := newHarness(t, t.TempDir(), func(c *Config) {
+		oneBatchOf(4)(c)
+		c.RetryOnFailure.InitialInterval = time.Millisecond
+		c.RetryOnFailure.MaxInterval = 4 * time.Millisecond
+		c.RetryOnFailure.MaxElapsedTime = 50 * time.Millisecond
+	}, next)
 	h.sendExecs(1, 4)
 	require.Eventually(t, func() bool { return h.refusedLogs() == 4 }, 10*time.Second, 5*time.Millisecond)
 	require.Greater(t, next.Calls(), 2, "retried before giving up")
 	require.Zero(t, next.LogRecordCount())
+}
+
+func TestRetryOffSendsOnce(t *testing.T) {
+	next := &refusingLogs{refuse: -1, err: errors.New("memory limit exceeded")}
+	h := newHarness(t, t.TempDir(), func(c *Config) {
+		oneBatchOf(4)(c)
+		c.RetryOnFailure.Enabled = false
+	}, next)
+	h.sendExecs(1, 4)
+	require.Eventually(t, func() bool { return h.refusedLogs() == 4 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, 1, next.Calls())
 }
 
 func TestShutdownEndsAHeldBatchAndCountsIt(t *testing.T) {
@@ -113,7 +126,7 @@ func TestShutdownEndsAHeldBatchAndCountsIt(t *testing.T) {
 	h.sendExecs(1, 6) // a held batch of 4, and 2 queued behind it
 	require.Eventually(t, func() bool { return next.Calls() > 0 }, 10*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return h.rcv.mon.Counters().Exec == 6 }, 10*time.Second, 5*time.Millisecond)
-	// The default backoff holds a batch for 30 s; Shutdown must not wait it out.
+	// The default retry holds a batch for 30s; Shutdown must not wait it out.
 	require.NoError(t, h.rcv.Shutdown(context.Background()))
 	require.EqualValues(t, 6, h.refusedLogs())
 	require.EqualValues(t, 6, latestValues(h.mets)["procmon.records.refused/logs"], "the last snapshot has them")

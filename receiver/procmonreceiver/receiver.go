@@ -54,7 +54,6 @@ type procmonReceiver struct {
 	// stopping is closed when Shutdown begins: a batch held for a retry is
 	// then refused at once rather than holding Shutdown up.
 	stopping chan struct{}
-	retry    backoff
 }
 
 var (
@@ -63,9 +62,7 @@ var (
 )
 
 func newReceiver(cfg *Config, set receiver.Settings, pick sourceFunc, onShutdown func()) *procmonReceiver {
-	return &procmonReceiver{cfg: cfg, set: set, pick: pick, onShutdown: onShutdown,
-		stopping: make(chan struct{}), retry: defaultBackoff(),
-	}
+	return &procmonReceiver{cfg: cfg, set: set, pick: pick, onShutdown: onShutdown, stopping: make(chan struct{})}
 }
 
 func (r *procmonReceiver) setLogs(next consumer.Logs) {
