@@ -6,54 +6,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 
 	"github.com/vishvananda/netns"
 )
-
-// WithNS runs fn with the calling OS thread in the network namespace ns and
-// returns the thread to its previous namespace afterwards, even when fn fails.
-// The thread stays locked while it is elsewhere. When the thread is already in
-// ns, no setns call is made.
-func WithNS(ns netns.NsHandle, fn func() error) error {
-	runtime.LockOSThread()
-	prev, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("reading the current network namespace: %w", err)
-	}
-	defer prev.Close()
-
-	if prev.Equal(ns) {
-		defer runtime.UnlockOSThread()
-		return fn()
-	}
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("entering network namespace %s: %w", ns, err)
-	}
-	fnErr := fn()
-	if err := netns.Set(prev); err != nil {
-		// The thread stays locked: Go ends a thread whose goroutine exits
-		// while locked, so no other goroutine ever runs in the wrong namespace.
-		return errors.Join(fnErr, fmt.Errorf("returning to network namespace %s: %w", prev, err))
-	}
-	runtime.UnlockOSThread()
-	return fnErr
-}
-
-// WithRootNS runs fn in the root network namespace as seen through procRoot
-// (usually /proc, or /host/proc in a container with the host's /proc mounted
-// there). See RootNetNS for how the namespace is found.
-func WithRootNS(procRoot string, fn func() error) error {
-	root, err := RootNetNS(procRoot)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return WithNS(root, fn)
-}
 
 // RootNetNS opens the root network namespace: that of pid 1 under procRoot.
 // Where pid 1 refuses the look (it may hold capabilities the collector lacks,

@@ -16,8 +16,9 @@ const (
 	cnMsgLen     = 20
 	procEvHdrLen = 16 // what, cpu, timestamp_ns
 
-	opListen = 1 // PROC_CN_MCAST_LISTEN
-	opIgnore = 2 // PROC_CN_MCAST_IGNORE
+	// opIgnore is PROC_CN_MCAST_IGNORE. The nl package's constant of that
+	// name is 1, the kernel's LISTEN, so procmon keeps its own.
+	opIgnore = 2
 
 	nlmsgDone  = 3 // NLMSG_DONE: the type every connector message carries
 	nlmsgError = 2

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
 
 	"github.com/procmon-otel/procmon/internal/procevent"
@@ -70,6 +71,7 @@ func NewOpener(cfg Config) procevent.Opener {
 // from the kernel, which matters when a process may exit within a
 // millisecond of its exec. Close signals the eventfd.
 type source struct {
+	sock    *nl.NetlinkSocket // owns fd
 	fd, efd int
 	pfds    [2]unix.PollFd
 	tr      *seqTracker
@@ -97,7 +99,7 @@ const msgBuf = 4096
 
 // release closes the descriptors.
 func (s *source) release() {
-	_ = unix.Close(s.fd)
+	s.sock.Close()
 	if s.efd >= 0 {
 		_ = unix.Close(s.efd)
 	}

@@ -6,14 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netns"
 	"go.uber.org/goleak"
 	"golang.org/x/sys/unix"
 
@@ -197,19 +195,24 @@ func TestOutsideRootNamespace(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "1", "ns"), 0o755))
 	require.NoError(t, os.Symlink("/proc/thread-self/ns/net", filepath.Join(root, "1", "ns", "net")))
 
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	orig, err := netns.Get()
-	require.NoError(t, err)
-	defer orig.Close()
-	fresh, err := netns.New()
-	require.NoError(t, err)
-	defer fresh.Close()
-	defer func() { require.NoError(t, netns.Set(orig)) }()
+	testutil.InFreshNetNS(t, func() {
+		_, err := open(Config{ProcRoot: root, AckTimeout: time.Second}, &seqTracker{})
+		require.ErrorIs(t, err, ErrNotRootNamespace)
+		require.ErrorContains(t, err, "hostNetwork")
+	})
+}
 
-	_, err = open(Config{ProcRoot: root, AckTimeout: time.Second}, &seqTracker{})
-	require.ErrorIs(t, err, ErrNotRootNamespace)
-	require.ErrorContains(t, err, "hostNetwork")
+// TestFromFreshNamespace opens the socket from a fresh network namespace:
+// it is made in the root one, where the kernel answers, and the calling
+// thread stays where it was.
+func TestFromFreshNamespace(t *testing.T) {
+	testutil.InFreshNetNS(t, func() {
+		fresh := testutil.ThreadNetNS(t)
+		s, err := open(Config{ProcRoot: "/proc", AckTimeout: 2 * time.Second, ReceiveBuffer: 1 << 20}, &seqTracker{})
+		require.NoError(t, err)
+		require.NoError(t, s.Close())
+		require.Equal(t, fresh, testutil.ThreadNetNS(t), "the thread must stay in its namespace")
+	})
 }
 
 // runChild runs this test binary as a child that opens a source, and returns

@@ -4,38 +4,25 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"time"
 
+	"github.com/vishvananda/netlink/nl"
+	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 
 	"github.com/procmon-otel/procmon/internal/kernel"
 )
 
 func open(cfg Config, tr *seqTracker) (*source, error) {
-	fd, sockErr := -1, error(nil)
-	newSocket := func() error {
-		fd, sockErr = unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.NETLINK_CONNECTOR)
-		return sockErr
-	}
-	nsErr := kernel.WithRootNS(cfg.ProcRoot, newSocket)
-	if fd < 0 && sockErr == nil {
-		// The root namespace could not be entered. The collector may be in it
-		// already (it only lacks the right to look at pid 1's namespace); the
-		// subscription tells, so try from here and say which it was later.
-		if !errors.Is(nsErr, fs.ErrPermission) {
-			return nil, fmt.Errorf("opening the proc connector socket: %w", nsErr)
-		}
-		_ = newSocket()
-	} else {
-		nsErr = nil
-	}
+	sock, nsErr, err := socket(cfg.ProcRoot)
 	switch {
-	case errors.Is(sockErr, unix.EPROTONOSUPPORT):
-		return nil, fmt.Errorf("%w: %w", ErrNoConnector, sockErr)
-	case sockErr != nil:
-		return nil, fmt.Errorf("opening the proc connector socket: %w", sockErr)
+	case errors.Is(err, unix.EPROTONOSUPPORT):
+		return nil, fmt.Errorf("%w: %w", ErrNoConnector, err)
+	case err != nil:
+		return nil, fmt.Errorf("opening the proc connector socket: %w", err)
 	}
-	s := &source{fd: fd, efd: -1, tr: tr, batch: cfg.Batch, buf: make([]byte, msgBuf), hold: cfg.HoldWait}
+	s := &source{sock: sock, fd: sock.GetFd(), efd: -1, tr: tr, batch: cfg.Batch, buf: make([]byte, msgBuf), hold: cfg.HoldWait}
 	if err := s.setup(cfg); err != nil {
 		s.release()
 		if nsErr != nil && errors.Is(err, ErrNotRootNamespace) {
@@ -46,31 +33,67 @@ func open(cfg Config, tr *seqTracker) (*source, error) {
 	return s, nil
 }
 
-func (s *source) setup(cfg Config) error {
-	fd := s.fd
-	if err := unix.Bind(fd, &unix.SockaddrNetlink{Family: unix.AF_NETLINK, Groups: cnIdxProc}); err != nil {
-		return fmt.Errorf("binding the proc connector socket: %w", err)
+// socket opens a proc connector socket bound to the connector's process
+// event group, non-blocking, in the root network namespace found through
+// procRoot. Where that namespace cannot be entered, the collector may be in
+// it already (it only lacks the right to look at pid 1's namespace, or to
+// enter it): the socket is then opened where the collector is, the
+// subscription tells which it was, and nsErr says why it could not enter.
+func socket(procRoot string) (sock *nl.NetlinkSocket, nsErr, err error) {
+	root, err := kernel.RootNetNS(procRoot)
+	if err != nil {
+		if !errors.Is(err, fs.ErrPermission) {
+			return nil, nil, err
+		}
+		nsErr = err
+		sock, err = nl.Subscribe(unix.NETLINK_CONNECTOR, cnIdxProc)
+		return sock, nsErr, err
 	}
+	defer root.Close()
+	// nl.SubscribeAt moves its thread into root and back, and does not say
+	// when moving back fails. So it runs on a goroutine of its own, which
+	// checks its thread came back before it lets the thread serve others; a
+	// thread that did not stays locked, and Go ends it with the goroutine.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		before, _ := netns.Get()
+		defer before.Close()
+		sock, err = nl.SubscribeAt(root, netns.None(), unix.NETLINK_CONNECTOR, cnIdxProc)
+		after, _ := netns.Get()
+		defer after.Close()
+		if before.IsOpen() && after.IsOpen() && after.Equal(before) {
+			runtime.UnlockOSThread()
+		}
+	}()
+	<-done
+	if err == nil || errors.Is(err, unix.EPROTONOSUPPORT) {
+		return sock, nil, err
+	}
+	nsErr = err
+	sock, err = nl.Subscribe(unix.NETLINK_CONNECTOR, cnIdxProc)
+	return sock, nsErr, err
+}
+
+func (s *source) setup(cfg Config) error {
 	if cfg.ReceiveBuffer > 0 {
 		// FORCE passes the rmem_max cap when the collector has CAP_NET_ADMIN;
 		// without it the kernel caps SO_RCVBUF at rmem_max.
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, cfg.ReceiveBuffer); err != nil {
-			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, cfg.ReceiveBuffer); err != nil {
+		if err := s.sock.SetReceiveBufferSize(cfg.ReceiveBuffer, true); err != nil {
+			if err := s.sock.SetReceiveBufferSize(cfg.ReceiveBuffer, false); err != nil {
 				return fmt.Errorf("setting the receive buffer to %d bytes: %w", cfg.ReceiveBuffer, err)
 			}
 		}
 	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
+	var err error
+	if s.port, err = s.sock.GetPid(); err != nil {
 		return fmt.Errorf("reading the proc connector socket's address: %w", err)
-	}
-	if nl, ok := sa.(*unix.SockaddrNetlink); ok {
-		s.port = nl.Pid
 	}
 	if s.efd, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		return fmt.Errorf("creating the proc connector source's wake-up eventfd: %w", err)
 	}
-	s.pfds = [2]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(s.efd), Events: unix.POLLIN}}
+	s.pfds = [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.efd), Events: unix.POLLIN}}
 	return s.subscribe(cfg.AckTimeout)
 }
 
@@ -82,7 +105,7 @@ func (s *source) setup(cfg Config) error {
 func (s *source) subscribe(timeout time.Duration) error {
 	seq := uint32(time.Now().UnixNano()) // any number; the kernel ignores it
 	ack := s.port                        // our port id: tells our acknowledgement from others'
-	if err := subscribeError(s.send(opListen, seq, ack)); err != nil {
+	if err := subscribeError(s.send(nl.PROC_CN_MCAST_LISTEN, seq, ack)); err != nil {
 		return err
 	}
 	deadline := time.Now().Add(timeout)
@@ -149,20 +172,20 @@ func ackError(errno unix.Errno) error {
 	return fmt.Errorf("the kernel refused the process event subscription: %w", errno)
 }
 
-// send writes one proc connector control message.
+// send writes one proc connector control message: op, with seq and ack in
+// its connector header. It is sent to the kernel alone (a zero address):
+// nl.NetlinkSocket.Send would address the socket's own multicast group,
+// which needs CAP_NET_ADMIN and would hand the message to every other
+// listener of process events too.
 func (s *source) send(op, seq, ack uint32) error {
-	var b [nlmsgHdrLen + cnMsgLen + 4]byte
+	cm := nl.NewCnMsg(cnIdxProc, cnValProc, op)
+	cm.Seq, cm.Ack = seq, ack
+	var b [nlmsgHdrLen + nl.SizeofCnMsgOp]byte
 	ne.PutUint32(b[0:], uint32(len(b)))
 	ne.PutUint16(b[4:], nlmsgDone)
 	ne.PutUint32(b[8:], seq)
 	ne.PutUint32(b[12:], s.port)
-	c := b[nlmsgHdrLen:]
-	ne.PutUint32(c[0:], cnIdxProc)
-	ne.PutUint32(c[4:], cnValProc)
-	ne.PutUint32(c[8:], seq)
-	ne.PutUint32(c[12:], ack)
-	ne.PutUint16(c[16:], 4)
-	ne.PutUint32(c[cnMsgLen:], op)
+	copy(b[nlmsgHdrLen:], cm.Serialize())
 	for {
 		err := unix.Sendto(s.fd, b[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK})
 		if err != unix.EINTR {

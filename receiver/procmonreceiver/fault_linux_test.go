@@ -14,13 +14,11 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vishvananda/netns"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
@@ -702,43 +700,18 @@ func processRunning(pid int) bool {
 func TestFaultForeignNetworkNamespace(t *testing.T) {
 	testutil.RequireRoot(t)
 	probe := copyProbe(t)
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	require.NoError(t, err)
-	defer orig.Close()
-	fresh, err := netns.New()
-	require.NoError(t, err)
-	defer fresh.Close()
-	defer func() {
-		// Left locked if the thread cannot go back: Go then ends it.
-		require.NoError(t, netns.Set(orig))
-		runtime.UnlockOSThread()
-	}()
-	freshIno := threadNetNS(t)
-	require.NotEqual(t, nsInode(t, "/proc/2/ns/net"), freshIno, "the thread must be outside the root namespace")
+	testutil.InFreshNetNS(t, func() {
+		freshIno := testutil.ThreadNetNS(t)
+		idx := newRecordIndex()
+		next := logsConsumer(t, func(_ context.Context, ld plog.Logs) error {
+			idx.add(ld)
+			return nil
+		})
+		startFaultReceiver(t, receivertest.NewNopSettings(metadata.Type), nil, next)
+		require.Equal(t, freshIno, testutil.ThreadNetNS(t), "Start must leave the thread in its namespace")
 
-	idx := newRecordIndex()
-	next := logsConsumer(t, func(_ context.Context, ld plog.Logs) error {
-		idx.add(ld)
-		return nil
+		pid := runProbe(t, probe)
+		require.Eventually(t, func() bool { return idx.count(recExec, pid) == 1 }, 10*time.Second, 10*time.Millisecond,
+			"the probe %d run from a fresh network namespace was not reported", pid)
 	})
-	startFaultReceiver(t, receivertest.NewNopSettings(metadata.Type), nil, next)
-	require.Equal(t, freshIno, threadNetNS(t), "Start must leave the thread in its namespace")
-
-	pid := runProbe(t, probe)
-	require.Eventually(t, func() bool { return idx.count(recExec, pid) == 1 }, 10*time.Second, 10*time.Millisecond,
-		"the probe %d run from a fresh network namespace was not reported", pid)
-}
-
-// nsInode returns the inode of a namespace file, which names the namespace.
-func nsInode(t *testing.T, path string) uint64 {
-	t.Helper()
-	var st syscall.Stat_t
-	require.NoError(t, syscall.Stat(path, &st), path)
-	return st.Ino
-}
-
-// threadNetNS names the calling thread's network namespace.
-func threadNetNS(t *testing.T) uint64 {
-	return nsInode(t, "/proc/thread-self/ns/net")
 }
