@@ -70,33 +70,37 @@ func runCollector(t *testing.T, timeout time.Duration, args ...string) (int, str
 // own message.
 func TestValidateRejectsBadConfig(t *testing.T) {
 	for _, tc := range []struct {
+		// want follows the receiver's id: ": " and the receiver's message,
+		// or "::" and the path of a nested setting's.
 		name, procmon, want string
 	}{
 		{"unknown source", `    source: kprobe`,
-			`source: unknown source "kprobe"; use auto, ebpf or netlink`},
+			`: source: unknown source "kprobe"; use auto, ebpf or netlink`},
 		{"ebpf with netlink's events", "    source: ebpf\n    events: [exec, exit, comm]",
-			`events: comm come from the netlink source only; with source "ebpf", list exec, exit and fork`},
+			`: events: comm come from the netlink source only; with source "ebpf", list exec, exit and fork`},
 		{"negative workers", `    workers: -1`,
-			`workers: -1 is out of range; use 0 (one per CPU) to 1024`},
+			`: workers: -1 is out of range; use 0 (one per CPU) to 1024`},
 		{"zero queue", `    queue_size: 0`,
-			`queue_size: must be positive, got 0`},
+			`: queue_size: must be positive, got 0`},
 		{"bad regexp", "    filter:\n      include:\n        match_type: regexp\n        names: [\"a(b\"]",
-			"filter::include::names[0]: error parsing regexp: missing closing ): `a(b`"},
+			"::filter::include: names[0]: error parsing regexp: missing closing ): `a(b`"},
 		{"zero collection interval", `    collection_interval: 0s`,
-			`collection_interval: must be positive, got 0s`},
+			`: collection_interval: must be positive, got 0s`},
 		{"receive buffer beyond the limit", `    receive_buffer_bytes: 1073741825`,
-			`receive_buffer_bytes: 1073741825 is out of range; use 0 (kernel default) to 1073741824`},
+			`: receive_buffer_bytes: 1073741825 is out of range; use 0 (kernel default) to 1073741824`},
 		{"unknown event", `    events: [exec, spawn]`,
-			`events: unknown event "spawn"; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all`},
+			`: events: unknown event "spawn"; use exec, exit, fork, comm, uid, gid, sid, ptrace, coredump or all`},
+		{"retry longer than its limit", "    retry_on_failure:\n      max_interval: 1m\n      max_elapsed_time: 10s",
+			"::retry_on_failure: 'max_elapsed_time' must not be less than 'max_interval'"},
 		{"bad command_line", `    command_line: partial`,
-			`command_line: unknown mode "partial"; use full, redacted or none`},
+			`: command_line: unknown mode "partial"; use full, redacted or none`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			config := writeConfig(t, collectorConfig(tc.procmon))
 			code, out := runCollector(t, 10*time.Second, "validate", "--config", config)
 			require.NotZero(t, code, "validate accepted:\n%s", tc.procmon)
 			// The collector prefixes the receiver's first error with its id.
-			require.Contains(t, out, "receivers::procmon: "+tc.want)
+			require.Contains(t, out, "receivers::procmon"+tc.want)
 		})
 	}
 }
