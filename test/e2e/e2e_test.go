@@ -73,14 +73,8 @@ func TestCollectorReportsEveryExecAndExit(t *testing.T) {
 }
 
 func testCollectorReportsEveryExecAndExit(t *testing.T, source string) {
-	root := repoRoot(t)
-	binary := collectorBinary(t)
-
-	logs, metrics, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(root, "testdata", "e2e-collector.yaml"), endpoint, source)
-
-	warmUp := waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, source, "")
+	col, logs, metrics, probe, warmUp := r.collector, r.logs, r.metrics, r.probe, r.warmUp
 	// The logs and the metrics pipeline use the same procmon entry: they
 	// must share one monitor, and so one source.
 	wantSockets := 0
@@ -221,6 +215,38 @@ type collector struct {
 	cmd    *exec.Cmd
 	out    *syncBuffer
 	exited chan struct{}
+}
+
+// e2eConfig returns the path of testdata/e2e-collector.yaml.
+func e2eConfig(t *testing.T) string {
+	return filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml")
+}
+
+// reporting is a collector started by startReporting, and what it sends to.
+type reporting struct {
+	*collector
+	logs    *consumertest.LogsSink
+	metrics *consumertest.MetricsSink
+	// probe is a copy of true whose runs the collector was seen to report;
+	// warmUp holds the pids of those runs.
+	probe  string
+	warmUp map[int64]struct{}
+}
+
+// startReporting starts the collector with config (e2eConfig when "") and
+// the event source named ("" for the default), sending to a sink of the
+// test's, and returns once it has reported a run of the probe.
+func startReporting(t *testing.T, source, config string) *reporting {
+	t.Helper()
+	if config == "" {
+		config = e2eConfig(t)
+	}
+	r := &reporting{probe: copyTrue(t)}
+	var endpoint string
+	r.logs, r.metrics, endpoint = startSink(t)
+	r.collector = startCollector(t, collectorBinary(t), config, endpoint, source)
+	r.warmUp = waitUntilReporting(t, r.collector, r.logs, r.probe)
+	return r
 }
 
 // startCollector runs the collector binary with config, exporting to

@@ -46,11 +46,8 @@ const (
 func TestHostileProcesses(t *testing.T) { forEachSource(t, testHostileProcesses) }
 
 func testHostileProcesses(t *testing.T, source string) {
-	binary := collectorBinary(t)
-	logs, _, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
-	waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, source, "")
+	col, logs := r.collector, r.logs
 
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	require.NoError(t, err)

@@ -63,7 +63,7 @@ func TestLeastPrivilege(t *testing.T) {
 	bin := filepath.Join(dir, "otelcol-procmon")
 	copyFile(t, binary, bin, 0o755)
 	cfg := filepath.Join(dir, "config.yaml")
-	copyFile(t, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), cfg, 0o644)
+	copyFile(t, e2eConfig(t), cfg, 0o644)
 
 	// The probe is root's and lives long enough to be read: a record without
 	// its path is then the collector's lack of privilege, not a race.
@@ -388,7 +388,7 @@ func TestLeastPrivilegeEBPF(t *testing.T) {
 	bin := filepath.Join(dir, "otelcol-procmon")
 	copyFile(t, binary, bin, 0o755)
 	cfg := filepath.Join(dir, "config.yaml")
-	copyFile(t, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), cfg, 0o644)
+	copyFile(t, e2eConfig(t), cfg, 0o644)
 	probeDir, err := filepath.EvalSymlinks(t.TempDir())
 	require.NoError(t, err)
 	probe := filepath.Join(probeDir, "procmon-e2e-probe")

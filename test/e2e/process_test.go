@@ -59,11 +59,8 @@ func connectorSockets(t *testing.T, pid int) int {
 func TestShutdownDuringBurst(t *testing.T) { forEachSource(t, testShutdownDuringBurst) }
 
 func testShutdownDuringBurst(t *testing.T, source string) {
-	binary := collectorBinary(t)
-	logs, _, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
-	waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, source, "")
+	col, probe := r.collector, r.probe
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -98,7 +95,7 @@ func TestUnprivilegedCollector(t *testing.T) {
 	bin := filepath.Join(dir, "otelcol-procmon")
 	copyFile(t, binary, bin, 0o755)
 	cfg := filepath.Join(dir, "config.yaml")
-	copyFile(t, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), cfg, 0o644)
+	copyFile(t, e2eConfig(t), cfg, 0o644)
 	probe := copyTrue(t)
 
 	col := startCollectorAs(t, bin, cfg, endpoint, "", &syscall.Credential{Uid: 65534, Gid: 65534})

@@ -20,11 +20,8 @@ import (
 // neither the exported records nor the collector's own log may hold it.
 func TestSecretsNeverLeaveTheCollector(t *testing.T) {
 	testutil.RequireRoot(t)
-	binary := collectorBinary(t)
-	logs, _, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, "")
-	waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, "", "")
+	col, logs := r.collector, r.logs
 
 	const secret = "hunter2"
 	var pids []int64
@@ -74,7 +71,7 @@ func TestForeignNetworkNamespaceWithoutSysAdmin(t *testing.T) {
 		testutil.SkipOrFail(t, "needs unshare (util-linux)")
 	}
 	cfg := filepath.Join(t.TempDir(), "config.yaml")
-	copyFile(t, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), cfg, 0o644)
+	copyFile(t, e2eConfig(t), cfg, 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "unshare", "--net", "--",

@@ -20,9 +20,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
+	"go.opentelemetry.io/collector/consumer/consumertest"
+
 	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/testutil"
-	"go.opentelemetry.io/collector/consumer/consumertest"
 )
 
 const (
@@ -70,11 +71,8 @@ type shape struct {
 func TestProcessShapes(t *testing.T) { forEachSource(t, testProcessShapes) }
 
 func testProcessShapes(t *testing.T, source string) {
-	binary := collectorBinary(t)
-	logs, _, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
-	waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, source, "")
+	col, logs := r.collector, r.logs
 
 	shapes := runShapes(t)
 	parent := int64(os.Getpid())
@@ -374,11 +372,8 @@ const lowRateRuns = 50
 func TestLowRate(t *testing.T) { forEachSource(t, testLowRate) }
 
 func testLowRate(t *testing.T, source string) {
-	binary := collectorBinary(t)
-	logs, _, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
-	waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, source, "")
+	col, logs, probe := r.collector, r.logs, r.probe
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 	want := wantExec{exe: probe, cwd: wd, args: []string{probe, "low-rate"}, owner: "root"}

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -26,11 +25,8 @@ const (
 func TestStormAccount(t *testing.T) { forEachSource(t, testStormAccount) }
 
 func testStormAccount(t *testing.T, source string) {
-	binary := collectorBinary(t)
-	logs, metrics, endpoint := startSink(t)
-	probe := copyTrue(t)
-	col := startCollector(t, binary, filepath.Join(repoRoot(t), "testdata", "e2e-collector.yaml"), endpoint, source)
-	waitUntilReporting(t, col, logs, probe)
+	r := startReporting(t, source, "")
+	col, logs, metrics, probe := r.collector, r.logs, r.metrics, r.probe
 
 	execs, err := loadgen.ExecStorm([]string{probe}, execStorm, 2)
 	require.NoError(t, err)
