@@ -73,7 +73,7 @@ func TestCollectorReportsEveryExecAndExit(t *testing.T) {
 }
 
 func testCollectorReportsEveryExecAndExit(t *testing.T, source string) {
-	r := startReporting(t, source, "")
+	r := startReporting(t, source)
 	col, logs, metrics, probe, warmUp := r.collector, r.logs, r.metrics, r.probe, r.warmUp
 	// The logs and the metrics pipeline use the same procmon entry: they
 	// must share one monitor, and so one source.
@@ -160,7 +160,11 @@ func startSink(t *testing.T) (*consumertest.LogsSink, *consumertest.MetricsSink,
 
 	factory := otlpreceiver.NewFactory()
 	cfg := factory.CreateDefaultConfig().(*otlpreceiver.Config)
-	cfg.Protocols.GRPC.GetOrInsertDefault().NetAddr.Endpoint = endpoint
+	grpc := cfg.Protocols.GRPC.GetOrInsertDefault()
+	grpc.NetAddr.Endpoint = endpoint
+	// Room for the large batches of the backpressure test (gRPC's default
+	// is 4 MiB).
+	grpc.MaxRecvMsgSizeMiB = 64
 	cfg.Protocols.HTTP = configoptional.None[otlpreceiver.HTTPConfig]()
 
 	logs := new(consumertest.LogsSink)
@@ -233,18 +237,23 @@ type reporting struct {
 	warmUp map[int64]struct{}
 }
 
-// startReporting starts the collector with config (e2eConfig when "") and
-// the event source named ("" for the default), sending to a sink of the
-// test's, and returns once it has reported a run of the probe.
-func startReporting(t *testing.T, source, config string) *reporting {
+// startReporting starts the collector with the event source named ("" for
+// the default) and configs (e2eConfig when none; more than one merge),
+// sending to a sink of the test's, and returns once it has reported a run of
+// the probe.
+func startReporting(t *testing.T, source string, configs ...string) *reporting {
 	t.Helper()
-	if config == "" {
-		config = e2eConfig(t)
+	if len(configs) == 0 {
+		configs = []string{e2eConfig(t)}
+	}
+	args := make([]string, 0, 2*len(configs))
+	for _, c := range configs {
+		args = append(args, "--config", c)
 	}
 	r := &reporting{probe: copyTrue(t)}
 	var endpoint string
 	r.logs, r.metrics, endpoint = startSink(t)
-	r.collector = startCollector(t, collectorBinary(t), config, endpoint, source)
+	r.collector = launch(t, exec.Command(collectorBinary(t), args...), endpoint, source)
 	r.warmUp = waitUntilReporting(t, r.collector, r.logs, r.probe)
 	return r
 }

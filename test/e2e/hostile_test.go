@@ -46,7 +46,7 @@ const (
 func TestHostileProcesses(t *testing.T) { forEachSource(t, testHostileProcesses) }
 
 func testHostileProcesses(t *testing.T, source string) {
-	r := startReporting(t, source, "")
+	r := startReporting(t, source)
 	col, logs := r.collector, r.logs
 
 	dir, err := filepath.EvalSymlinks(t.TempDir())

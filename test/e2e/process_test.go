@@ -59,7 +59,7 @@ func connectorSockets(t *testing.T, pid int) int {
 func TestShutdownDuringBurst(t *testing.T) { forEachSource(t, testShutdownDuringBurst) }
 
 func testShutdownDuringBurst(t *testing.T, source string) {
-	r := startReporting(t, source, "")
+	r := startReporting(t, source)
 	col, probe := r.collector, r.probe
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -20,7 +20,7 @@ import (
 // neither the exported records nor the collector's own log may hold it.
 func TestSecretsNeverLeaveTheCollector(t *testing.T) {
 	testutil.RequireRoot(t)
-	r := startReporting(t, "", "")
+	r := startReporting(t, "")
 	col, logs := r.collector, r.logs
 
 	const secret = "hunter2"

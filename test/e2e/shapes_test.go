@@ -71,7 +71,7 @@ type shape struct {
 func TestProcessShapes(t *testing.T) { forEachSource(t, testProcessShapes) }
 
 func testProcessShapes(t *testing.T, source string) {
-	r := startReporting(t, source, "")
+	r := startReporting(t, source)
 	col, logs := r.collector, r.logs
 
 	shapes := runShapes(t)
@@ -372,7 +372,7 @@ const lowRateRuns = 50
 func TestLowRate(t *testing.T) { forEachSource(t, testLowRate) }
 
 func testLowRate(t *testing.T, source string) {
-	r := startReporting(t, source, "")
+	r := startReporting(t, source)
 	col, logs, probe := r.collector, r.logs, r.probe
 	wd, err := os.Getwd()
 	require.NoError(t, err)

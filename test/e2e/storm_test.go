@@ -25,7 +25,7 @@ const (
 func TestStormAccount(t *testing.T) { forEachSource(t, testStormAccount) }
 
 func testStormAccount(t *testing.T, source string) {
-	r := startReporting(t, source, "")
+	r := startReporting(t, source)
 	col, logs, metrics, probe := r.collector, r.logs, r.metrics, r.probe
 
 	execs, err := loadgen.ExecStorm([]string{probe}, execStorm, 2)
@@ -55,21 +55,7 @@ func testStormAccount(t *testing.T, source string) {
 		}
 		return n
 	}
-	// Wait for every record, or for the count to stop moving.
-	last, still := -1, 0
-	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
-		m := missing()
-		if m == 0 {
-			break
-		}
-		if still++; m != last {
-			last, still = m, 0
-		}
-		if still >= 12 {
-			break
-		}
-	}
-	m := missing()
+	m := waitSettled(missing)
 	if m > 0 {
 		byPID := childRecords(logs, parent)
 		noExec, noExit, noFork := 0, 0, 0
@@ -107,6 +93,25 @@ func testStormAccount(t *testing.T, source string) {
 		assert.LessOrEqual(t, int64(m), lost+dropped, "records missing beyond what procmon counted lost or dropped")
 	}
 	stopCollector(t, col)
+}
+
+// waitSettled waits until missing, a count of records yet to arrive, is
+// zero or has not moved for 3s (at most a minute), and returns it.
+func waitSettled(missing func() int) int {
+	last, still := -1, 0
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		m := missing()
+		if m == 0 {
+			return 0
+		}
+		if still++; m != last {
+			last, still = m, 0
+		}
+		if still >= 12 {
+			break
+		}
+	}
+	return missing()
 }
 
 // latestTotal returns the sum over its data points of the newest export of
