@@ -16,14 +16,15 @@ OCB := $(TOOLS_BIN)/builder
 
 BUILD_DIR := _build
 OTELCOL := $(BUILD_DIR)/otelcol-procmon
-E2E_PKG := ./test/e2e/
+# The end-to-end tests, procbench and procstorm are a module of their own.
+TEST_MOD := test
 BENCH_BIN := $(BUILD_DIR)/procbench
 BENCH_JSON := $(BUILD_DIR)/bench.json
 STORM_BENCHMARKS := ^(BenchmarkEnrichmentStorm|BenchmarkOverrunStrategy)$$
 
 # Everything that goes into the collector binary; the e2e test is not part of it.
 GO_SOURCES := $(shell find . -name '*.go' -not -name '*_test.go' \
-	-not -path './$(BUILD_DIR)/*' -not -path './.tools/*' -not -path './test/*')
+	-not -path './$(BUILD_DIR)/*' -not -path './.tools/*' -not -path './$(TEST_MOD)/*')
 # Every Go file of ours, for the format check.
 GO_FILES := $(shell find . -name '*.go' -not -path './$(BUILD_DIR)/*' -not -path './.tools/*')
 
@@ -57,10 +58,11 @@ test: FUZZTIME = 5s
 # One package at a time: the privileged tests start process storms that
 # would disturb another package's kernel-event tests.
 unit:
-	$(GO) test -race -count=1 -p 1 $$($(GO) list ./... | grep -v '/test/e2e$$')
+	$(GO) test -race -count=1 -p 1 ./...
+	cd $(TEST_MOD) && $(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/e2e$$')
 
 e2e: $(OTELCOL)
-	$(GO) test -race -count=1 -v $(E2E_PKG)
+	cd $(TEST_MOD) && $(GO) test -race -count=1 -v ./e2e/
 
 # Every fuzz target of the module, one after another for FUZZTIME each: go
 # test fuzzes one target of one package at a time. A failing input is saved
@@ -78,12 +80,12 @@ fuzz:
 	done; \
 	[ -z "$$failed" ] || { echo "fuzz targets failed:$$failed"; exit 1; }
 
-# The end-to-end benchmark (cmd/procbench): the collector against exec and
+# The end-to-end benchmark (test/cmd/procbench): the collector against exec and
 # fork storms, a steady rate and idle, and forkstat on the same storm. Needs
 # root; BENCH_FLAGS=-quick runs it ten times smaller.
 bench: otelcol
 	@command -v forkstat >/dev/null || (apt-get update && apt-get install -y forkstat)
-	$(GO) build -o $(BENCH_BIN) ./cmd/procbench
+	cd $(TEST_MOD) && $(GO) build -o ../$(BENCH_BIN) ./cmd/procbench
 	./$(BENCH_BIN) -otelcol $(OTELCOL) -json $(BENCH_JSON) $(BENCH_FLAGS)
 
 # Go micro-benchmarks. The storm benchmarks need root and -benchtime 1x, so
@@ -117,6 +119,7 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+	cd $(TEST_MOD) && $(GO) vet ./...
 
 clean:
 	rm -rf $(BUILD_DIR) coverage.out coverage.html *.coverprofile bench.txt

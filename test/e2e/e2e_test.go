@@ -138,17 +138,19 @@ func testCollectorReportsEveryExecAndExit(t *testing.T, source string) {
 	stopCollector(t, col)
 }
 
-// repoRoot walks up from the test's directory to the one holding go.mod.
+// repoRoot walks up from the test's directory to the repository root.
 func repoRoot(t *testing.T) string {
 	t.Helper()
 	dir, err := os.Getwd()
 	require.NoError(t, err)
 	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+		// The repository root holds the collector's manifest; test/ is a
+		// module of its own, so a go.mod alone does not tell.
+		if _, err := os.Stat(filepath.Join(dir, "builder-config.yaml")); err == nil {
 			return dir
 		}
 		parent := filepath.Dir(dir)
-		require.NotEqual(t, dir, parent, "no go.mod above the test directory")
+		require.NotEqual(t, dir, parent, "no builder-config.yaml above the test directory")
 		dir = parent
 	}
 }
