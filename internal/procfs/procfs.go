@@ -42,6 +42,18 @@ func (r *Reader) Exe(pid int32) (string, error) {
 	return exe, nil
 }
 
+// Cwd returns the target of /proc/<pid>/cwd.
+func (fs FS) Cwd(pid int32) (string, error) { return fs.NewReader().Cwd(pid) }
+
+// Cwd is FS.Cwd through r.
+func (r *Reader) Cwd(pid int32) (string, error) {
+	cwd, err := r.link(pid, "cwd")
+	if err != nil {
+		return "", fmt.Errorf("reading the working directory of pid %d: %w", pid, err)
+	}
+	return cwd, nil
+}
+
 // Cmdline returns the arguments of pid from /proc/<pid>/cmdline. A kernel
 // thread or a zombie has none, which is not an error.
 func (fs FS) Cmdline(pid int32) ([]string, error) { return fs.NewReader().Cmdline(pid) }

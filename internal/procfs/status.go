@@ -33,18 +33,6 @@ func (r *Reader) Status(pid int32) (Status, error) {
 	return st, nil
 }
 
-// Cwd returns the target of /proc/<pid>/cwd.
-func (fs FS) Cwd(pid int32) (string, error) { return fs.NewReader().Cwd(pid) }
-
-// Cwd is FS.Cwd through r.
-func (r *Reader) Cwd(pid int32) (string, error) {
-	cwd, err := r.link(pid, "cwd")
-	if err != nil {
-		return "", fmt.Errorf("reading the working directory of pid %d: %w", pid, err)
-	}
-	return cwd, nil
-}
-
 // ParseStatus parses the contents of /proc/<pid>/status, stopping once it has every field it needs.
 func ParseStatus(raw []byte) (Status, error) {
 	var st Status

@@ -18,8 +18,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/procmon-otel/procmon/internal/filter"
+	"github.com/procmon-otel/procmon/internal/passwd"
 	"github.com/procmon-otel/procmon/internal/procevent"
-	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/procmon"
 	"github.com/procmon-otel/procmon/internal/redact"
 )
@@ -184,7 +184,7 @@ func (r *procmonReceiver) subscribe() error {
 	if r.filter, err = filter.New(filter.Config(r.cfg.Filter)); err != nil {
 		return err
 	}
-	users := procfs.NewUsers(procfs.PasswdPath(r.cfg.ProcRoot))
+	users := passwd.NewUsers(passwd.PathBeside(r.cfg.ProcRoot))
 	if err := users.Err(); err != nil {
 		r.set.Logger.Warn("procmon cannot read user names; records will carry user ids only", zap.Error(err))
 	}

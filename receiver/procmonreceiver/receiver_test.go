@@ -80,8 +80,8 @@ type fakeProcess struct {
 	startTicks uint64
 }
 
-// passwd is the fake host's /etc/passwd.
-const passwd = "root:x:0:0:root:/root:/bin/sh\n" +
+// fakePasswd is the fake host's /etc/passwd.
+const fakePasswd = "root:x:0:0:root:/root:/bin/sh\n" +
 	"alice:x:1001:1001:Alice:/home/alice:/bin/sh\n" +
 	"nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
 
@@ -97,7 +97,7 @@ func newFakeRoot(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "etc"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte(passwd), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "etc", "passwd"), []byte(fakePasswd), 0o644))
 	root := filepath.Join(dir, "proc")
 	require.NoError(t, os.MkdirAll(root, 0o755))
 	return root

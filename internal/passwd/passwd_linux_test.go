@@ -1,4 +1,4 @@
-package procfs
+package passwd
 
 import (
 	"os"
@@ -10,7 +10,7 @@ import (
 )
 
 func TestRealUsers(t *testing.T) {
-	path := PasswdPath("/proc")
+	path := PathBeside("/proc")
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("no %s: %v", path, err)
 	}

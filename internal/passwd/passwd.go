@@ -1,4 +1,6 @@
-package procfs
+// Package passwd names users from the host's passwd file, which procmon
+// finds beside the host's proc filesystem.
+package passwd
 
 import (
 	"bytes"
@@ -39,8 +41,8 @@ func newUsers(passwdPath string, now func() time.Time) *Users {
 	return u
 }
 
-// PasswdPath returns the passwd file that belongs to procRoot: "/etc/passwd" for "/proc", and "<dir>/etc/passwd" for "<dir>/proc" (e.g. "/host/proc" -> "/host/etc/passwd").
-func PasswdPath(procRoot string) string {
+// PathBeside returns the passwd file that belongs to procRoot: "/etc/passwd" for "/proc", and "<dir>/etc/passwd" for "<dir>/proc" (e.g. "/host/proc" -> "/host/etc/passwd").
+func PathBeside(procRoot string) string {
 	// The host's root is the directory the host's proc sits in, whatever that proc is called.
 	return filepath.Join(filepath.Dir(filepath.Clean(procRoot)), "etc", "passwd")
 }

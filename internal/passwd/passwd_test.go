@@ -1,4 +1,4 @@
-package procfs
+package passwd
 
 import (
 	"os"
@@ -155,7 +155,7 @@ func TestUsersConcurrent(t *testing.T) {
 	require.NoError(t, u.Err())
 }
 
-func TestPasswdPath(t *testing.T) {
+func TestPathBeside(t *testing.T) {
 	for procRoot, want := range map[string]string{
 		"/proc":                "/etc/passwd",
 		"/proc/":               "/etc/passwd",
@@ -165,6 +165,6 @@ func TestPasswdPath(t *testing.T) {
 		"/host//proc":          "/host/etc/passwd",
 		"/hostfs/../host/proc": "/host/etc/passwd",
 	} {
-		require.Equal(t, want, PasswdPath(procRoot), "proc root %q", procRoot)
+		require.Equal(t, want, PathBeside(procRoot), "proc root %q", procRoot)
 	}
 }
