@@ -111,9 +111,9 @@ type Config struct {
 	// arguments are replaced by *** (only a group named "secret", if the
 	// pattern has one). Default none.
 	RedactPatterns []string `mapstructure:"redact_patterns"`
-	// MaxCommandLineLength bounds process.command_line in bytes, and the
-	// arguments of process.command_args together; longer ones are cut and
-	// marked procmon.truncated. Default 4096.
+	// MaxCommandLineLength bounds, in bytes, process.command and the
+	// arguments of process.command_args together (separators not counted);
+	// longer ones are cut and marked procmon.truncated. Default 4096.
 	MaxCommandLineLength int `mapstructure:"max_command_line_length"`
 	// MaxTrackedProcesses bounds the table of live processes that lets exit
 	// records say what exited; beyond it the oldest are evicted and counted.

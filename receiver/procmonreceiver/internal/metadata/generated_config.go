@@ -611,10 +611,10 @@ type EventsConfig struct {
 func DefaultEventsConfig() EventsConfig {
 	return EventsConfig{
 		ProcmonComm: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 		ProcmonCoredump: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 		ProcmonExec: EventConfig{
 			Enabled: true,
@@ -623,19 +623,19 @@ func DefaultEventsConfig() EventsConfig {
 			Enabled: true,
 		},
 		ProcmonFork: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 		ProcmonGid: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 		ProcmonPtrace: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 		ProcmonSid: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 		ProcmonUID: EventConfig{
-			Enabled: true,
+			Enabled: false,
 		},
 	}
 }

@@ -129,10 +129,10 @@ func TestLogsBuilder(t *testing.T) {
 
 			defaultEventsCount := 0
 			allEventsCount := 0
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonCommEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11), WithProcmonCommEventAttribute("procmon.comm-val"))
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonCoredumpEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11))
 			defaultEventsCount++
@@ -141,19 +141,19 @@ func TestLogsBuilder(t *testing.T) {
 			defaultEventsCount++
 			allEventsCount++
 			lb.RecordProcmonExitEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcessCommandEventAttribute("process.command-val"), WithProcessCommandArgsEventAttribute([]any{"process.command_args-item1", "process.command_args-item2"}), WithProcessArgsCountEventAttribute(18), WithProcessWorkingDirectoryEventAttribute("process.working_directory-val"), WithProcessOwnerEventAttribute("process.owner-val"), WithProcessUserIDEventAttribute(15), WithProcessUserNameEventAttribute("process.user.name-val"), WithProcessRealUserIDEventAttribute(20), WithProcessRealUserNameEventAttribute("process.real_user.name-val"), WithProcessSavedUserIDEventAttribute(21), WithProcessSavedUserNameEventAttribute("process.saved_user.name-val"), WithProcmonGroupIDEventAttribute(16), WithProcmonRealGroupIDEventAttribute(21), WithProcmonSavedGroupIDEventAttribute(22), WithProcessGroupLeaderPidEventAttribute(24), WithProcessSessionLeaderPidEventAttribute(26), WithProcessInteractiveEventAttribute(false), WithProcessCreationTimeEventAttribute("process.creation.time-val"), WithProcessLinuxCgroupEventAttribute("process.linux.cgroup-val"), WithProcmonParentExecutableNameEventAttribute("procmon.parent.executable.name-val"), WithProcmonCPUEventAttribute(11), WithProcmonRedactedEventAttribute(true), WithProcmonTruncatedEventAttribute(false), WithProcessExitCodeEventAttribute(17), WithProcessExitTimeEventAttribute("process.exit.time-val"), WithProcmonExitSignalEventAttribute("procmon.exit.signal-val"), WithProcmonExitCoreDumpedEventAttribute(true), WithProcmonLifetimeEventAttribute(16.100000))
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonForkEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11))
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonGidEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11), WithProcmonGroupIDEventAttribute(16), WithProcmonRealGroupIDEventAttribute(21), WithProcmonPreviousGroupIDEventAttribute(25), WithProcmonPreviousRealGroupIDEventAttribute(30))
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonPtraceEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11), WithProcmonTracerPidEventAttribute(18))
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonSidEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11), WithProcessSessionLeaderPidEventAttribute(26))
-			defaultEventsCount++
+
 			allEventsCount++
 			lb.RecordProcmonUIDEvent(ctx, timestamp, 11, WithProcessParentPidEventAttribute(18), WithProcessExecutableNameEventAttribute("process.executable.name-val"), WithProcessExecutablePathEventAttribute("process.executable.path-val"), WithProcmonCPUEventAttribute(11), WithProcessUserIDEventAttribute(15), WithProcessRealUserIDEventAttribute(20), WithProcessOwnerEventAttribute("process.owner-val"), WithProcessUserNameEventAttribute("process.user.name-val"), WithProcmonPreviousUserIDEventAttribute(24), WithProcmonPreviousRealUserIDEventAttribute(29))
 
