@@ -12,7 +12,8 @@ import (
 )
 
 // collectorConfig is the collector's configuration: procmon's defaults with
-// metrics every second and fork records, exported to the sink. procmon
+// fork records and, but for the idle run, metrics every second (so that a
+// scenario's counts arrive soon after it), exported to the sink. procmon
 // batches its records itself, so by default no batch processor sits between
 // it and the exporter. The exporter's queue holds a whole fork storm and
 // blocks rather than drop when full, so that any loss shows in procmon's own
@@ -20,8 +21,7 @@ import (
 const collectorConfig = `receivers:
   procmon:
     source: %s
-    collection_interval: 1s
-    events: [exec, exit, fork]
+%s    events: [exec, exit, fork]
 %s%s
 exporters:
   otlp_grpc:
@@ -51,8 +51,12 @@ service:
 // renderConfig returns the collector's configuration for endpoint and
 // source, with extra "key: value" settings of the procmon receiver, and a
 // batch processor with that timeout in both pipelines when batchTimeout is
-// positive.
-func renderConfig(endpoint, source string, batchTimeout time.Duration, extra []string) string {
+// positive. idle keeps the default collection_interval.
+func renderConfig(endpoint, source string, idle bool, batchTimeout time.Duration, extra []string) string {
+	interval := "    collection_interval: 1s\n"
+	if idle {
+		interval = ""
+	}
 	var lines strings.Builder
 	for _, kv := range extra {
 		lines.WriteString("    " + kv + "\n")
@@ -62,12 +66,12 @@ func renderConfig(endpoint, source string, batchTimeout time.Duration, extra []s
 		processors = fmt.Sprintf("processors:\n  batch:\n    timeout: %s\n", batchTimeout)
 		use = "\n      processors: [batch]"
 	}
-	return fmt.Sprintf(collectorConfig, source, lines.String(), processors, endpoint, use, use)
+	return fmt.Sprintf(collectorConfig, source, interval, lines.String(), processors, endpoint, use, use)
 }
 
-// writeConfig writes the collector's configuration for source into dir.
-func writeConfig(dir, source, config string) (string, error) {
-	path := filepath.Join(dir, "collector-"+source+".yaml")
+// writeConfig writes a collector's configuration, called name, into dir.
+func writeConfig(dir, name, config string) (string, error) {
+	path := filepath.Join(dir, "collector-"+name+".yaml")
 	return path, os.WriteFile(path, []byte(config), 0o644)
 }
 
@@ -151,7 +155,7 @@ func waitReporting(c *collector, s *sink, probe string) error {
 			time.Sleep(100 * time.Millisecond)
 			for _, r := range s.since(&next) {
 				if r.pid == pid && r.kind == kindExec && !r.scan {
-					_, err := s.snapshotAfter(time.Now(), 5*time.Second)
+					_, err := s.snapshotAfter(time.Now(), snapWait)
 					return err
 				}
 			}

@@ -20,23 +20,27 @@ func TestRenderConfig(t *testing.T) {
 		Processors map[string]map[string]any
 		Service    struct{ Pipelines map[string]pipeline }
 	}
-	parse := func(batch time.Duration) config {
+	parse := func(idle bool, batch time.Duration) config {
 		var c config
-		require.NoError(t, yaml.Unmarshal([]byte(renderConfig("127.0.0.1:1", "ebpf", batch, []string{"flush_interval: 20ms"})), &c))
+		require.NoError(t, yaml.Unmarshal([]byte(renderConfig("127.0.0.1:1", "ebpf", idle, batch, []string{"flush_interval: 20ms"})), &c))
 		require.Equal(t, "20ms", c.Receivers["procmon"]["flush_interval"])
 		require.Equal(t, "ebpf", c.Receivers["procmon"]["source"])
 		require.Len(t, c.Service.Pipelines, 2)
 		return c
 	}
 
-	plain := parse(0)
+	plain := parse(false, 0)
+	require.Equal(t, "1s", plain.Receivers["procmon"]["collection_interval"])
 	require.Empty(t, plain.Processors)
 	for name, p := range plain.Service.Pipelines {
 		require.Empty(t, p.Processors, name)
 		require.Equal(t, []string{"procmon"}, p.Receivers, name)
 	}
 
-	batched := parse(50 * time.Millisecond)
+	idle := parse(true, 0)
+	require.NotContains(t, idle.Receivers["procmon"], "collection_interval", "idle keeps the default")
+
+	batched := parse(false, 50*time.Millisecond)
 	require.Equal(t, "50ms", batched.Processors["batch"]["timeout"])
 	for name, p := range batched.Service.Pipelines {
 		require.Equal(t, []string{"batch"}, p.Processors, name)

@@ -114,7 +114,9 @@ type bench struct {
 	source  string // of the running collector
 	probe   string
 	configs map[string]string // collector configuration files by source
-	bpf     *bpfStats
+	// idleConfigs are the idle run's, with the default collection_interval.
+	idleConfigs map[string]string
+	bpf         *bpfStats
 }
 
 func run(opt options) error {
@@ -161,15 +163,19 @@ func run(opt options) error {
 		return err
 	}
 	defer b.sink.close()
-	b.configs = map[string]string{}
+	b.configs, b.idleConfigs = map[string]string{}, map[string]string{}
 	for _, source := range opt.sources {
-		path, err := writeConfig(dir, source, renderConfig(b.sink.endpoint, source, opt.batchTimeout, opt.set))
+		path, err := writeConfig(dir, source, renderConfig(b.sink.endpoint, source, false, opt.batchTimeout, opt.set))
 		if err != nil {
 			return err
 		}
 		b.configs[source] = path
+		if path, err = writeConfig(dir, source+"-idle", renderConfig(b.sink.endpoint, source, true, opt.batchTimeout, opt.set)); err != nil {
+			return err
+		}
+		b.idleConfigs[source] = path
 	}
-	rep.Settings.CollectorConfig = renderConfig("127.0.0.1:<sink>", "<source>", opt.batchTimeout, opt.set)
+	rep.Settings.CollectorConfig = renderConfig("127.0.0.1:<sink>", "<source>", false, opt.batchTimeout, opt.set)
 	if slices.Contains(opt.sources, sourceEBPF) {
 		if b.bpf, err = enableBPFStats(); err != nil {
 			return err
@@ -189,12 +195,23 @@ func run(opt options) error {
 	return rep.write(opt.jsonPath)
 }
 
-// scenarios runs idle, the exec storm, the fork storm and the steady rate on
-// one collector per source, then the sources' exec storms and forkstat's
-// alternately.
+// scenarios runs, for each source, idle on a collector with the default
+// collection_interval, then the exec storm, the fork storm and the steady
+// rate on one with metrics every second; then the sources' exec storms and
+// forkstat's alternately.
 func (b *bench) scenarios(rep *report) error {
 	all := []kind{kindFork, kindExec, kindExit}
 	for _, source := range b.opt.sources {
+		// Idle first, so that idle RSS is the collector's baseline.
+		if err := b.startCollectorWith(source, b.idleConfigs[source]); err != nil {
+			return err
+		}
+		if err := b.runStep(rep, func() (result, error) { return b.runProcmon("idle", nil, idle(b.opt.idle)) }); err != nil {
+			return err
+		}
+		if err := b.stopCollector(); err != nil {
+			return err
+		}
 		if err := b.startCollector(source); err != nil {
 			return err
 		}
@@ -203,8 +220,6 @@ func (b *bench) scenarios(rep *report) error {
 			kinds []kind
 			run   load
 		}{
-			// Idle first, so that idle RSS is the collector's baseline.
-			{"idle", nil, idle(b.opt.idle)},
 			{"exec storm #1", all, execStorm(b.probe, b.opt.execN, b.opt.workers)},
 			{"fork storm", []kind{kindFork, kindExit}, forkStorm(b.opt.forkN, b.opt.workers)},
 			{fmt.Sprintf("steady %g/s", b.opt.rate), all, paced([]string{b.probe}, b.opt.rate, b.opt.steady, b.opt.workers)},
@@ -264,10 +279,15 @@ func (b *bench) runStep(rep *report, step func() (result, error)) error {
 // reports, then a moment more for its start-up work (the initial scan) to
 // settle.
 func (b *bench) startCollector(source string) error {
+	return b.startCollectorWith(source, b.configs[source])
+}
+
+// startCollectorWith is startCollector with the configuration at config.
+func (b *bench) startCollectorWith(source, config string) error {
 	if holders, err := connectorHolders(); err == nil && len(holders) > 0 {
 		fmt.Fprintf(os.Stderr, "procbench: warning: other proc connector listeners run and compete for the events: %v\n", holders)
 	}
-	col, err := startCollector(b.opt.otelcol, b.configs[source], b.opt.logPath)
+	col, err := startCollector(b.opt.otelcol, config, b.opt.logPath)
 	if err != nil {
 		return err
 	}

@@ -66,8 +66,9 @@ const (
 	// tsSlack widens the scenario's window for record timestamps, which are
 	// the kernel's clock converted to wall time.
 	tsSlack = 500 * time.Millisecond
-	// snapWait bounds the wait for a counter snapshot (one a second).
-	snapWait = 5 * time.Second
+	// snapWait bounds the wait for a counter snapshot: one a second, or one
+	// every 10s (the default collection_interval) in the idle run.
+	snapWait = 15 * time.Second
 )
 
 // runProcmon runs one scenario against the running collector and matches
