@@ -30,7 +30,7 @@ GO_FILES := $(shell find . -name '*.go' -not -path './$(BUILD_DIR)/*' -not -path
 
 .DEFAULT_GOAL := build
 
-.PHONY: build tools otelcol run test unit e2e fuzz bench microbench lint fmt-check vet clean generate
+.PHONY: build tools otelcol run test unit e2e fuzz bench microbench lint fmt-check vet clean generate podman image
 
 build:
 	$(GO) build ./...
@@ -43,8 +43,9 @@ $(OCB):
 otelcol: $(OTELCOL)
 
 # Rebuilt only when the manifest, the module or a non-test Go file changed.
+# Without cgo: a static binary, which the image needs (it has no libc).
 $(OTELCOL): builder-config.yaml go.mod go.sum $(GO_SOURCES) | $(OCB)
-	$(OCB) --config builder-config.yaml
+	CGO_ENABLED=0 $(OCB) --config builder-config.yaml
 	@touch $@
 
 run: $(OTELCOL)
@@ -52,7 +53,7 @@ run: $(OTELCOL)
 
 # Format and vet, build the collector, run unit and privileged tests, run
 # every fuzz target for FUZZTIME (5s here) each, then the end-to-end test.
-test: lint otelcol unit fuzz e2e
+test: lint otelcol image unit fuzz e2e
 test: FUZZTIME = 5s
 
 # One package at a time: the privileged tests start process storms that
@@ -87,6 +88,24 @@ bench: otelcol
 	@command -v forkstat >/dev/null || (apt-get update && apt-get install -y forkstat)
 	cd $(TEST_MOD) && $(GO) build -o ../$(BENCH_BIN) ./cmd/procbench
 	./$(BENCH_BIN) -otelcol $(OTELCOL) -json $(BENCH_JSON) $(BENCH_FLAGS)
+
+# The container image (Containerfile), built with podman from files staged
+# under _build/image: no registry or network needed. deploy/podman's
+# containers.conf makes podman work on hosts without CAP_SYS_RESOURCE or with
+# hybrid cgroups, and leaves the host's own configuration alone.
+IMAGE := localhost/otelcol-procmon:latest
+export CONTAINERS_CONF := $(CURDIR)/deploy/podman/containers.conf
+# busybox-static is the container tests' workload: a static busybox in a
+# container made from a directory.
+podman:
+	@command -v podman >/dev/null && command -v runc >/dev/null && test -f /etc/ssl/certs/ca-certificates.crt && \
+		command -v busybox >/dev/null || \
+		(apt-get update && apt-get install -y podman runc ca-certificates busybox-static)
+
+image: $(OTELCOL) podman
+	mkdir -p $(BUILD_DIR)/image
+	cp $(OTELCOL) /etc/ssl/certs/ca-certificates.crt $(BUILD_DIR)/image/
+	podman build --pull=never --network=none -t $(IMAGE) -f Containerfile .
 
 # Go micro-benchmarks. The storm benchmarks need root and -benchtime 1x, so
 # they are skipped here: run them by name with -benchtime 1x.
