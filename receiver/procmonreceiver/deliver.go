@@ -36,7 +36,8 @@ func defaultRetry() configretry.BackOffConfig {
 func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 	n := ld.LogRecordCount()
 	retry := &r.cfg.RetryOnFailure
-	wait, start := retry.InitialInterval, time.Now()
+	// At least a millisecond between attempts, whatever the intervals say.
+	wait, start := max(retry.InitialInterval, time.Millisecond), time.Now()
 	for attempt := 1; ; attempt++ {
 		ctx := r.obs.StartLogsOp(context.Background())
 		err := r.logs.ConsumeLogs(ctx, ld)
@@ -57,7 +58,10 @@ func (r *procmonReceiver) sendLogs(ld plog.Logs) {
 		}
 		r.set.Logger.Debug("the next consumer refused procmon's log records for now; holding them",
 			zap.Int("records", n), zap.Duration("retry_in", d), zap.Error(err))
-		wait = min(time.Duration(float64(wait)*max(retry.Multiplier, 1)), retry.MaxInterval)
+		wait = time.Duration(float64(wait) * max(retry.Multiplier, 1))
+		if retry.MaxInterval > 0 {
+			wait = max(min(wait, retry.MaxInterval), time.Millisecond)
+		}
 	}
 }
 

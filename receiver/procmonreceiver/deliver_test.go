@@ -109,6 +109,23 @@ func TestRetryGivesUpAndCounts(t *testing.T) {
 	require.Zero(t, next.LogRecordCount())
 }
 
+func TestRetryWithZeroIntervalsDoesNotSpin(t *testing.T) {
+	next := &refusingLogs{refuse: -1, err: errors.New("sending queue is full")}
+	h := newHarness(t, t.TempDir(), func(c *Config) {
+		oneBatchOf(4)(c)
+		c.RetryOnFailure.InitialInterval = 0
+		c.RetryOnFailure.MaxInterval = 0
+		c.RetryOnFailure.Multiplier = 0
+		c.RetryOnFailure.RandomizationFactor = 0
+		c.RetryOnFailure.MaxElapsedTime = 20 * time.Millisecond
+	}, next)
+	h.sendExecs(1, 4)
+	require.Eventually(t, func() bool { return h.refusedLogs() == 4 }, 10*time.Second, 5*time.Millisecond)
+	// A millisecond at least between attempts: no more than about 20.
+	require.LessOrEqual(t, next.Calls(), 25)
+	require.Greater(t, next.Calls(), 2)
+}
+
 func TestRetryOffSendsOnce(t *testing.T) {
 	next := &refusingLogs{refuse: -1, err: errors.New("memory limit exceeded")}
 	h := newHarness(t, t.TempDir(), func(c *Config) {
