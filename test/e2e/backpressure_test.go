@@ -56,16 +56,9 @@ func testBackpressureAccount(t *testing.T, source string) {
 	forks, err := loadgen.ForkStorm(backpressureForks, 2)
 	require.NoError(t, err)
 	t.Logf("%s: fork storm %.0f/s", source, forks.Rate())
-	parent := int64(os.Getpid())
 	missing := func() int {
-		byPID := childRecords(logs, parent)
-		n := 0
-		for _, pid := range forks.PIDs {
-			if got := byPID[int64(pid)]; got == nil || len(got.exits) == 0 {
-				n++
-			}
-		}
-		return n
+		_, _, noFork := missingRecords(logs, nil, forks.PIDs)
+		return noFork
 	}
 	waitSettled(missing)
 	// Shutdown sends what is batched, counts a batch still held as refused,

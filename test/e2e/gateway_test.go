@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -49,19 +48,9 @@ func TestGatewayHop(t *testing.T) {
 	beforeRestart := logs.LogRecordCount()
 	gateway = startGateway()
 
-	parent := int64(os.Getpid())
 	missing := func() int {
-		byPID := childRecords(logs, parent)
-		n := 0
-		for _, pid := range burst.PIDs {
-			got := byPID[int64(pid)]
-			if got == nil {
-				n += 2
-				continue
-			}
-			n += max(0, 1-len(got.execs)) + max(0, 1-len(got.exits))
-		}
-		return n
+		noExec, noExit, _ := missingRecords(logs, burst.PIDs, nil)
+		return noExec + noExit
 	}
 	// The agent's exporter retries after about 5s, then longer: wait for
 	// every record rather than for the count to stop moving.

@@ -34,45 +34,13 @@ func testStormAccount(t *testing.T, source string) {
 	require.NoError(t, err)
 	t.Logf("%s: exec storm %.0f/s, fork storm %.0f/s", source, execs.Rate(), forks.Rate())
 
-	// missing counts the storm's records that have not arrived: an exec and
-	// an exit for each exec'ing process, an exit for each forked one.
-	parent := int64(os.Getpid())
 	missing := func() int {
-		byPID := childRecords(logs, parent)
-		n := 0
-		for _, pid := range execs.PIDs {
-			got := byPID[int64(pid)]
-			if got == nil {
-				n += 2
-				continue
-			}
-			n += max(0, 1-len(got.execs)) + max(0, 1-len(got.exits))
-		}
-		for _, pid := range forks.PIDs {
-			if got := byPID[int64(pid)]; got == nil || len(got.exits) == 0 {
-				n++
-			}
-		}
-		return n
+		noExec, noExit, noFork := missingRecords(logs, execs.PIDs, forks.PIDs)
+		return noExec + noExit + noFork
 	}
 	m := waitSettled(missing)
 	if m > 0 {
-		byPID := childRecords(logs, parent)
-		noExec, noExit, noFork := 0, 0, 0
-		for _, pid := range execs.PIDs {
-			got := byPID[int64(pid)]
-			if got == nil || len(got.execs) == 0 {
-				noExec++
-			}
-			if got == nil || len(got.exits) == 0 {
-				noExit++
-			}
-		}
-		for _, pid := range forks.PIDs {
-			if got := byPID[int64(pid)]; got == nil || len(got.exits) == 0 {
-				noFork++
-			}
-		}
+		noExec, noExit, noFork := missingRecords(logs, execs.PIDs, forks.PIDs)
 		t.Logf("missing: %d execs and %d exits of the exec storm, %d exits of the fork storm", noExec, noExit, noFork)
 	}
 	var lost, dropped int64
@@ -93,6 +61,29 @@ func testStormAccount(t *testing.T, source string) {
 		assert.LessOrEqual(t, int64(m), lost+dropped, "records missing beyond what procmon counted lost or dropped")
 	}
 	stopCollector(t, col)
+}
+
+// missingRecords counts the records of the test's children that have not
+// arrived in logs: the exec and the exit of each of execPIDs, the exit of
+// each of forkPIDs. Records naming another parent are not theirs (a busy
+// host may reuse a pid).
+func missingRecords(logs *consumertest.LogsSink, execPIDs, forkPIDs []int32) (noExec, noExit, noFork int) {
+	byPID := childRecords(logs, int64(os.Getpid()))
+	for _, pid := range execPIDs {
+		got := byPID[int64(pid)]
+		if got == nil || len(got.execs) == 0 {
+			noExec++
+		}
+		if got == nil || len(got.exits) == 0 {
+			noExit++
+		}
+	}
+	for _, pid := range forkPIDs {
+		if got := byPID[int64(pid)]; got == nil || len(got.exits) == 0 {
+			noFork++
+		}
+	}
+	return noExec, noExit, noFork
 }
 
 // waitSettled waits until missing, a count of records yet to arrive, is
