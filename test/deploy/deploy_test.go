@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -207,11 +208,8 @@ func parseMiB(t *testing.T, s string) int64 {
 	t.Helper()
 	n, ok := strings.CutSuffix(s, "MiB")
 	require.True(t, ok, "GOMEMLIMIT %q is not in MiB", s)
-	var v int64
-	for _, c := range n {
-		require.True(t, c >= '0' && c <= '9', "GOMEMLIMIT %q", s)
-		v = 10*v + int64(c-'0')
-	}
+	v, err := strconv.ParseInt(n, 10, 64)
+	require.NoError(t, err, "GOMEMLIMIT %q", s)
 	return v << 20
 }
 
