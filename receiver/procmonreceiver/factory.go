@@ -47,6 +47,7 @@ func (r *registry) get(cfg *Config, set receiver.Settings) (*procmonReceiver, er
 	if platformError != nil {
 		return nil, platformError
 	}
+	set.TelemetrySettings = signalAgnostic(set.TelemetrySettings)
 	rcv := newReceiver(cfg, set, r.source, func() { r.remove(cfg) })
 	r.m[cfg] = rcv
 	return rcv, nil
