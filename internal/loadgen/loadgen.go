@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -39,10 +38,7 @@ func PacedExec(argv []string, n, workers int, interval time.Duration) (Result, e
 	if len(argv) == 0 {
 		return Result{}, errors.New("exec storm: no program")
 	}
-	attr := &syscall.ProcAttr{Env: []string{"PATH=/usr/bin:/bin"}}
-	return storm(n, workers, interval, func() (int, error) {
-		return syscall.ForkExec(argv[0], argv, attr)
-	})
+	return storm(n, workers, interval, func() (int, error) { return startProgram(argv) })
 }
 
 // ForkStorm forks n children that exit at once without exec, from workers
@@ -76,14 +72,7 @@ func storm(n, workers int, interval time.Duration, start func() (int, error)) (R
 					errs[w] = fmt.Errorf("starting a process: %w", err)
 					break
 				}
-				var ws syscall.WaitStatus
-				for {
-					_, err = syscall.Wait4(pid, &ws, 0, nil)
-					if err != syscall.EINTR {
-						break
-					}
-				}
-				if err != nil {
+				if err := reap(pid); err != nil {
 					errs[w] = fmt.Errorf("reaping pid %d: %w", pid, err)
 					break
 				}

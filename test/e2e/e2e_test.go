@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package e2e runs the built otelcol-procmon collector against real processes
 // and checks what reaches an OTLP endpoint.
 package e2e
