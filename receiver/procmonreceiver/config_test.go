@@ -11,10 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
-
-	"go.opentelemetry.io/collector/config/configretry"
 
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"

@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
-
 	"go.uber.org/zap"
 
 	"github.com/procmon-otel/procmon/internal/procevent"

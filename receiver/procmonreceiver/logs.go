@@ -8,7 +8,6 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
 	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/procmon-otel/procmon/internal/procevent"

@@ -8,9 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
-
 	"go.opentelemetry.io/collector/receiver/receivertest"
+	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/procmon-otel/procmon/internal/procevent"
 	"github.com/procmon-otel/procmon/internal/procmon"

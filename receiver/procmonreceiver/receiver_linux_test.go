@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/receiver/receivertest"
-
 	"go.uber.org/zap"
 
 	"github.com/procmon-otel/procmon/internal/procmon"

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -23,8 +24,6 @@ import (
 	conventions "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
-
-	"go.opentelemetry.io/collector/component"
 
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"

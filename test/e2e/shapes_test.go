@@ -1,3 +1,5 @@
+//go:build linux
+
 package e2e
 
 import (
@@ -17,10 +19,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-
-	"go.opentelemetry.io/collector/consumer/consumertest"
 
 	"github.com/procmon-otel/procmon/internal/procfs"
 	"github.com/procmon-otel/procmon/internal/testutil"
