@@ -6,8 +6,6 @@ import (
 	"path"
 	"regexp"
 	"strings"
-
-	"go.opentelemetry.io/collector/confmap"
 )
 
 // MatchType is how names and paths are compared.
@@ -53,14 +51,10 @@ type Config struct {
 	Containers ContainerMode `mapstructure:"containers"`
 }
 
-// The configuration is validated by confmap's recursive pass, which names
-// each key from the receiver's: every type checks its own values, and an
-// error names the key below its own.
-var (
-	_ confmap.Validator = ContainerMode("")
-	_ confmap.Validator = MatchType("")
-	_ confmap.Validator = (*MatchConfig)(nil)
-)
+// Every type checks its own values, and an error names only the key below
+// its own: the collector's recursive pass over the receiver's configuration
+// calls each Validate and names the keys above (see the receiver's
+// config.go).
 
 // Validate checks the mode.
 func (m ContainerMode) Validate() error {

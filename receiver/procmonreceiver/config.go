@@ -7,9 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/collector/confmap"
-
 	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/confmap"
 
 	"github.com/procmon-otel/procmon/internal/filter"
 	"github.com/procmon-otel/procmon/internal/procevent"
@@ -130,7 +129,15 @@ type Config struct {
 	_ struct{}
 }
 
-var _ confmap.Validator = (*Config)(nil)
+// The collector validates a configuration with a recursive pass that calls
+// every Validate method it finds and names the key of each error: the
+// receiver's, and those of the filter's types below it.
+var (
+	_ confmap.Validator = (*Config)(nil)
+	_ confmap.Validator = filter.ContainerMode("")
+	_ confmap.Validator = filter.MatchType("")
+	_ confmap.Validator = (*filter.MatchConfig)(nil)
+)
 
 func createDefaultConfig() *Config {
 	return &Config{
