@@ -103,7 +103,6 @@ func factoryTestConfig(t *testing.T) *Config {
 func TestNewFactoryType(t *testing.T) {
 	f := NewFactory()
 	require.Equal(t, "procmon", f.Type().String())
-	require.Equal(t, metadata.Type, f.Type())
 	require.Equal(t, component.StabilityLevelDevelopment, f.LogsStability())
 	require.Equal(t, component.StabilityLevelDevelopment, f.MetricsStability())
 }
@@ -112,7 +111,6 @@ func TestCreateDefaultConfig(t *testing.T) {
 	cfg := NewFactory().CreateDefaultConfig()
 	require.NoError(t, componenttest.CheckConfigStruct(cfg))
 	require.NoError(t, confmap.Validate(cfg))
-	requireSameConfig(t, createDefaultConfig(), cfg.(*Config))
 	requireSameConfig(t, documentedDefaults(), cfg.(*Config))
 }
 
