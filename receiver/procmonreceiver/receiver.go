@@ -35,7 +35,8 @@ type procmonReceiver struct {
 	mu       sync.Mutex
 	logs     consumer.Logs
 	metrics  consumer.Metrics
-	started  bool
+	started  bool  // Start was called
+	startErr error // what the first Start returned
 	shutdown bool
 
 	source    string // the source in use, once started
@@ -87,13 +88,15 @@ func (r *procmonReceiver) Start(_ context.Context, host component.Host) error {
 		return errors.New("procmon receiver was shut down; it cannot be started again")
 	}
 	if r.started {
-		return nil
+		// The other pipeline's Start: the first one's outcome stands.
+		return r.startErr
 	}
-	err := r.start(host)
-	if err != nil {
-		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(err))
+	r.started = true
+	r.startErr = r.start(host)
+	if r.startErr != nil {
+		componentstatus.ReportStatus(host, componentstatus.NewPermanentErrorEvent(r.startErr))
 	}
-	return err
+	return r.startErr
 }
 
 // start is Start under r.mu.
@@ -117,7 +120,6 @@ func (r *procmonReceiver) start(host component.Host) error {
 	if err != nil {
 		return err
 	}
-	r.started = true
 	r.source, r.host = src.name, host
 	logMissingCapabilities(r.set.Logger, src.name)
 	r.resources = newResources(r.cfg.ResourceAttributes)

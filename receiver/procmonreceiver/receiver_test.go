@@ -703,15 +703,23 @@ func TestStartReportsSetupFailure(t *testing.T) {
 	cfg.ProcRoot = t.TempDir()
 	cfg.ReaderPriority = priorityNormal
 	boom := errors.New("subscribing needs CAP_NET_ADMIN")
+	opens := 0
 	f := newFactory(openerSource(func(*Config) (procevent.Opener, error) {
-		return func() (procevent.Source, error) { return nil, boom }, nil
+		return func() (procevent.Source, error) { opens++; return nil, boom }, nil
 	}))
-	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	settings := receivertest.NewNopSettings(metadata.Type)
+	logs, err := f.CreateLogs(context.Background(), settings, cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	err = rcv.Start(context.Background(), componenttest.NewNopHost())
+	metrics, err := f.CreateMetrics(context.Background(), settings, cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	err = logs.Start(context.Background(), componenttest.NewNopHost())
 	require.ErrorIs(t, err, boom)
 	require.EqualError(t, err, "procmon: subscribing needs CAP_NET_ADMIN")
-	require.NoError(t, rcv.Shutdown(context.Background()))
+	// The other pipeline's Start gets the same failure, not a receiver that
+	// seems to run.
+	require.Equal(t, err, metrics.Start(context.Background(), componenttest.NewNopHost()))
+	require.Equal(t, 1, opens, "the source is opened once")
+	require.NoError(t, logs.Shutdown(context.Background()))
 }
 
 func TestStartRefusesMissingProcRoot(t *testing.T) {
@@ -791,8 +799,10 @@ func TestShutdownAfterStartFailedOnTheRecordPipeline(t *testing.T) {
 	cfg.CommandLine = "masked"
 	rcv, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
 	require.NoError(t, err)
-	require.EqualError(t, rcv.Start(context.Background(), componenttest.NewNopHost()),
-		`command_line: unknown mode "masked"; use full, redacted or none`)
+	for range 2 { // the logs and the metrics pipelines' Start
+		require.EqualError(t, rcv.Start(context.Background(), componenttest.NewNopHost()),
+			`command_line: unknown mode "masked"; use full, redacted or none`)
+	}
 	require.NotPanics(t, func() { _ = rcv.Shutdown(context.Background()) })
 	require.Empty(t, fake.opened())
 }
