@@ -82,7 +82,7 @@ func (s *source) setup(cfg Config) error {
 		// without it the kernel caps SO_RCVBUF at rmem_max.
 		if err := s.sock.SetReceiveBufferSize(cfg.ReceiveBuffer, true); err != nil {
 			if err := s.sock.SetReceiveBufferSize(cfg.ReceiveBuffer, false); err != nil {
-				return fmt.Errorf("setting the receive buffer to %d bytes: %w", cfg.ReceiveBuffer, err)
+				return fmt.Errorf("setting the socket's receive buffer to %d bytes (receive_buffer_bytes): %w", cfg.ReceiveBuffer, err)
 			}
 		}
 	}
