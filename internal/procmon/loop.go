@@ -27,9 +27,9 @@ func (m *Monitor) run(src procevent.Source) {
 		if m.ctx.Err() != nil {
 			return
 		}
-		if overrunScanDue && time.Since(lastOverrunScan) >= time.Second {
+		if overrunScanDue && m.now().Sub(lastOverrunScan) >= time.Second {
 			overrunScanDue = false
-			lastOverrunScan = time.Now()
+			lastOverrunScan = m.now()
 			m.rescan()
 		}
 		switch {
@@ -43,8 +43,8 @@ func (m *Monitor) run(src procevent.Source) {
 			// In a storm overruns come in runs; a scan per overrun would
 			// slow the reader and cause more, so scan at most once a second,
 			// and later for an overrun that comes sooner.
-			if time.Since(lastOverrunScan) >= time.Second {
-				lastOverrunScan = time.Now()
+			if m.now().Sub(lastOverrunScan) >= time.Second {
+				lastOverrunScan = m.now()
 				m.log.Warn("process event source overrun; the kernel dropped events, rescanning /proc", zap.Error(err))
 				m.rescan()
 			} else {

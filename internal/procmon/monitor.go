@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -26,7 +27,9 @@ type Monitor struct {
 	log   *zap.Logger
 	fs    procfs.FS
 	clock *wallClock
-	ctr   counters
+	// now tells the time for the main loop's rate limits; tests replace it.
+	now func() time.Time
+	ctr counters
 
 	// Subscribers are copy-on-write slices so that the hot path reads them
 	// with one atomic load and no lock.
@@ -68,6 +71,7 @@ func New(cfg Config) *Monitor {
 		log:    cfg.Logger,
 		fs:     procfs.FS{Root: cfg.ProcRoot},
 		clock:  newWallClock(),
+		now:    time.Now,
 		ctx:    ctx,
 		cancel: cancel,
 		srcUp:  true,
