@@ -613,6 +613,31 @@ func TestStopDeliversQueuedEvents(t *testing.T) {
 	m.Stop()
 }
 
+// TestStopCountsWhatItCannotDeliver holds the one worker in a callback past
+// DrainTimeout: Stop then counts the events still queued as dropped instead
+// of waiting for them, and returns once the callback in progress does.
+func TestStopCountsWhatItCannotDeliver(t *testing.T) {
+	const sent = 6
+	m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir, Workers: 1, QueueSize: 16, DrainTimeout: tick})
+	g := newGate(t)
+	m.SubscribeExec(g.callback)
+	src := initialize(t, m, op)
+	for pid := range int32(sent) {
+		src.sendEvents(t, execEvent(100+pid, 1e9))
+	}
+	require.Eventually(t, func() bool { return g.entered.Load() == 1 }, waitFor, tick)
+
+	stopped := goStop(m)
+	require.Eventually(t, m.abandon.Load, waitFor, tick, "Stop did not give up waiting after DrainTimeout")
+	require.False(t, isClosed(stopped), "Stop returned while a callback was running")
+	g.open()
+	require.Eventually(t, func() bool { return isClosed(stopped) }, waitFor, tick)
+	c := m.Counters()
+	require.Equal(t, 1, g.rec.count(), "only the event in progress is delivered")
+	require.Equal(t, uint64(sent-1), c.ExecDropped, "the events left in the queue are counted")
+	require.Equal(t, uint64(1), c.CallbacksExecuted)
+}
+
 func TestStopWithoutInitialize(t *testing.T) {
 	m, op := newMonitor(t, Config{})
 	stopReturns(t, m)

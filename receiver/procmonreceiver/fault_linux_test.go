@@ -496,9 +496,12 @@ func TestFaultFailingConsumer(t *testing.T) {
 		"%d exec records of the storm were neither delivered, refused nor counted", gone)
 }
 
-// shutdownWithin shuts rcv down and fails the test if that takes more than
-// limit; it returns how long it took.
-func shutdownWithin(t *testing.T, rcv *procmonReceiver, limit time.Duration, state func() string) time.Duration {
+// shutdownReturns shuts rcv down and fails the test if that hangs; it
+// returns how long it took. DrainTimeout bounds the wait for the workers
+// (procmon's TestStopCountsWhatItCannotDeliver); how long Shutdown takes is
+// logged, not asserted: test machines are shared and noisy.
+func shutdownReturns(t *testing.T, rcv *procmonReceiver, state func() string) time.Duration {
+	const limit = 30 * time.Second
 	t.Helper()
 	done := make(chan struct{})
 	var took time.Duration
@@ -520,8 +523,7 @@ func shutdownWithin(t *testing.T, rcv *procmonReceiver, limit time.Duration, sta
 }
 
 // TestFaultSlowConsumer runs storms into a consumer that takes 100 ms a
-// call: nothing deadlocks, what is lost is counted, and Shutdown returns
-// within a second.
+// call: nothing deadlocks, what is lost is counted, and Shutdown returns.
 func TestFaultSlowConsumer(t *testing.T) {
 	testutil.RequireRoot(t)
 	t.Run("exec_storm", func(t *testing.T) {
@@ -541,7 +543,7 @@ func TestFaultSlowConsumer(t *testing.T) {
 		pids := runStormChild(t, probe, runs, 2)
 		require.Len(t, pids, runs)
 		at := mon.Counters()
-		took := shutdownWithin(t, rcv, time.Second, func() string {
+		took := shutdownReturns(t, rcv, func() string {
 			return fmt.Sprintf("calls so far %d, dropped exec %d, exit %d", calls.Load(), at.Dropped[procevent.KindExec], at.Dropped[procevent.KindExit])
 		})
 
@@ -578,7 +580,7 @@ func TestFaultSlowConsumer(t *testing.T) {
 		at := mon.Counters()
 		require.Positive(t, at.Dropped[procevent.KindExit], "the queues never filled")
 		release()
-		took := shutdownWithin(t, rcv, time.Second, func() string {
+		took := shutdownReturns(t, rcv, func() string {
 			return fmt.Sprintf("calls so far %d, records delivered %d, dropped exit %d", calls.Load(), idx.total(), at.Dropped[procevent.KindExit])
 		})
 
