@@ -557,14 +557,19 @@ func pointValue(dp pmetric.NumberDataPoint) int64 {
 	return dp.IntValue()
 }
 
-// stopCollector sends SIGTERM and expects a clean exit within five seconds.
+// stopGrace is how long a collector may take to exit after SIGTERM: the
+// DaemonSet's terminationGracePeriodSeconds, after which Kubernetes kills it
+// and what it still held is lost.
+const stopGrace = 10 * time.Second
+
+// stopCollector sends SIGTERM and expects a clean exit within stopGrace.
 func stopCollector(t *testing.T, col *collector) {
 	t.Helper()
 	require.NoError(t, col.cmd.Process.Signal(syscall.SIGTERM))
 	select {
 	case <-col.exited:
-	case <-time.After(5 * time.Second):
-		t.Fatal("collector did not exit within 5s of SIGTERM")
+	case <-time.After(stopGrace):
+		t.Fatalf("collector did not exit within %s of SIGTERM", stopGrace)
 	}
 	// ExitCode is -1 when the process died of a signal instead of exiting.
 	require.Equal(t, 0, col.cmd.ProcessState.ExitCode(), "collector after SIGTERM: %s", col.cmd.ProcessState)

@@ -57,7 +57,8 @@ func connectorSockets(t *testing.T, pid int) int {
 }
 
 // TestShutdownDuringBurst sends SIGTERM while processes start and stop as
-// fast as one loop can run them: the collector must still exit 0 within 5s.
+// fast as one loop can run them: the collector must still exit 0 within
+// stopGrace.
 func TestShutdownDuringBurst(t *testing.T) { forEachSource(t, testShutdownDuringBurst) }
 
 func testShutdownDuringBurst(t *testing.T, source string) {
