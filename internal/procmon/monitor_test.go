@@ -584,9 +584,12 @@ func TestLostAndMalformed(t *testing.T) {
 	require.Zero(t, c.Overruns)
 }
 
-func TestStopDeliversQueuedEvents(t *testing.T) {
-	const sent = 6
-	m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir, Workers: 1, QueueSize: 16})
+// queueBehindGate starts a monitor with one worker, whose exec callback
+// waits at a gate, and with the drain timeout given; it sends sent execs and
+// returns once the first is in the callback and the others are queued.
+func queueBehindGate(t *testing.T, sent int, drain time.Duration) (*Monitor, *gate, *fakeSource) {
+	t.Helper()
+	m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir, Workers: 1, QueueSize: 16, DrainTimeout: drain})
 	g := newGate(t)
 	m.SubscribeExec(g.callback)
 	src := initialize(t, m, op)
@@ -594,6 +597,13 @@ func TestStopDeliversQueuedEvents(t *testing.T) {
 		src.sendEvents(t, execEvent(100+pid, 1e9))
 	}
 	require.Eventually(t, func() bool { return g.entered.Load() == 1 }, waitFor, tick)
+	return m, g, src
+}
+
+func TestStopDeliversQueuedEvents(t *testing.T) {
+	const sent = 6
+	// Stop waits as long as it takes: the gate opens when the test says.
+	m, g, src := queueBehindGate(t, sent, time.Hour)
 
 	stopped := make(chan struct{})
 	var atStop int
@@ -618,14 +628,7 @@ func TestStopDeliversQueuedEvents(t *testing.T) {
 // of waiting for them, and returns once the callback in progress does.
 func TestStopCountsWhatItCannotDeliver(t *testing.T) {
 	const sent = 6
-	m, op := newMonitor(t, Config{ProcRoot: newProcRoot(t).dir, Workers: 1, QueueSize: 16, DrainTimeout: tick})
-	g := newGate(t)
-	m.SubscribeExec(g.callback)
-	src := initialize(t, m, op)
-	for pid := range int32(sent) {
-		src.sendEvents(t, execEvent(100+pid, 1e9))
-	}
-	require.Eventually(t, func() bool { return g.entered.Load() == 1 }, waitFor, tick)
+	m, g, _ := queueBehindGate(t, sent, tick)
 
 	stopped := goStop(m)
 	require.Eventually(t, m.abandon.Load, waitFor, tick, "Stop did not give up waiting after DrainTimeout")
