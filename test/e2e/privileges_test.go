@@ -53,26 +53,9 @@ var procmonCaps = []struct{ name, missing string }{
 // drops each capability in turn and checks exactly what is lost.
 func TestLeastPrivilege(t *testing.T) {
 	testutil.RequireRoot(t)
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		testutil.SkipOrFail(t, "needs setpriv (util-linux) to run the collector with chosen capabilities")
-	}
-	binary := collectorBinary(t)
-
-	// Copies that user 65534 may run and read; the build tree is private.
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
-	bin := filepath.Join(dir, "otelcol-procmon")
-	copyFile(t, binary, bin, 0o755)
-	cfg := filepath.Join(dir, "config.yaml")
-	copyFile(t, e2eConfig(t), cfg, 0o644)
-
-	// The probe is root's and lives long enough to be read: a record without
-	// its path is then the collector's lack of privilege, not a race.
-	probeDir, err := filepath.EvalSymlinks(t.TempDir())
-	require.NoError(t, err)
-	probe := filepath.Join(probeDir, "procmon-e2e-probe")
-	copyFile(t, "/bin/sleep", probe, 0o755)
+	requireSetpriv(t)
+	bin, cfg := unprivilegedCopies(t)
+	probe := rootProbe(t)
 
 	// What the receive buffer becomes without CAP_NET_ADMIN: the kernel caps
 	// SO_RCVBUF at rmem_max, and reports every size doubled.
@@ -380,21 +363,9 @@ func kernelAtLeast(t *testing.T, major, minor int) bool {
 // fails at start naming them, and source auto takes netlink.
 func TestLeastPrivilegeEBPF(t *testing.T) {
 	testutil.RequireRoot(t)
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		testutil.SkipOrFail(t, "needs setpriv (util-linux) to run the collector with chosen capabilities")
-	}
-	binary := collectorBinary(t)
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
-	bin := filepath.Join(dir, "otelcol-procmon")
-	copyFile(t, binary, bin, 0o755)
-	cfg := filepath.Join(dir, "config.yaml")
-	copyFile(t, e2eConfig(t), cfg, 0o644)
-	probeDir, err := filepath.EvalSymlinks(t.TempDir())
-	require.NoError(t, err)
-	probe := filepath.Join(probeDir, "procmon-e2e-probe")
-	copyFile(t, "/bin/sleep", probe, 0o755)
+	requireSetpriv(t)
+	bin, cfg := unprivilegedCopies(t)
+	probe := rootProbe(t)
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 
@@ -428,4 +399,39 @@ func TestLeastPrivilegeEBPF(t *testing.T) {
 		assert.Contains(t, out, "the eBPF source cannot run here: the eBPF source needs CAP_BPF and CAP_PERFMON")
 		stopCollector(t, col)
 	})
+}
+
+// requireSetpriv skips, or fails in CI, where setpriv is missing.
+func requireSetpriv(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		testutil.SkipOrFail(t, "needs setpriv (util-linux) to run the collector with chosen capabilities")
+	}
+}
+
+// unprivilegedCopies copies the collector and the e2e configuration where
+// user 65534 may run and read them (the build tree is private), and returns
+// their paths.
+func unprivilegedCopies(t *testing.T) (bin, cfg string) {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Chmod(dir, 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
+	bin = filepath.Join(dir, "otelcol-procmon")
+	copyFile(t, collectorBinary(t), bin, 0o755)
+	cfg = filepath.Join(dir, "config.yaml")
+	copyFile(t, e2eConfig(t), cfg, 0o644)
+	return bin, cfg
+}
+
+// rootProbe returns a copy of /bin/sleep that root owns: it lives long enough
+// to be read, so a record without its path is the collector's lack of
+// privilege, not a race.
+func rootProbe(t *testing.T) string {
+	t.Helper()
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	require.NoError(t, err)
+	probe := filepath.Join(dir, "procmon-e2e-probe")
+	copyFile(t, "/bin/sleep", probe, 0o755)
+	return probe
 }

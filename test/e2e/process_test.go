@@ -88,17 +88,8 @@ func testShutdownDuringBurst(t *testing.T, source string) {
 // says).
 func TestUnprivilegedCollector(t *testing.T) {
 	testutil.RequireRoot(t)
-	binary := collectorBinary(t)
 	logs, _, endpoint := startSink(t)
-
-	// Copies that user 65534 may run and read; the build tree is private.
-	dir := t.TempDir()
-	require.NoError(t, os.Chmod(dir, 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(dir), 0o755))
-	bin := filepath.Join(dir, "otelcol-procmon")
-	copyFile(t, binary, bin, 0o755)
-	cfg := filepath.Join(dir, "config.yaml")
-	copyFile(t, e2eConfig(t), cfg, 0o644)
+	bin, cfg := unprivilegedCopies(t)
 	probe := copyTrue(t)
 
 	col := startCollectorAs(t, bin, cfg, endpoint, "", &syscall.Credential{Uid: 65534, Gid: 65534})
