@@ -1,4 +1,6 @@
-// Package kernel runs code inside other Linux network namespaces, so that
-// procmon can open its proc connector socket in the root network namespace
-// even when the collector itself runs elsewhere.
+// Package kernel answers what procmon asks of Linux besides its events: the
+// root network namespace (so that the proc connector socket can be opened
+// there even when the collector runs elsewhere), whether the collector runs
+// in the initial user namespace, its capabilities, and its reader thread's
+// scheduling.
 package kernel

@@ -33,19 +33,6 @@ type Config struct {
 	HoldWait time.Duration
 }
 
-// Setup failures, each its own sentence; errors.Is tells them apart.
-var (
-	ErrNoRootNamespace = errors.New("cannot enter the root network namespace, where the kernel's proc connector lives: " +
-		"run the collector in the host network namespace (hostNetwork: true) or grant it CAP_SYS_ADMIN")
-	ErrPermission = errors.New("subscribing to the kernel's process events needs CAP_NET_ADMIN in the initial user namespace: " +
-		"run the collector as root or grant it CAP_NET_ADMIN")
-	ErrNotRootNamespace = errors.New("the kernel's proc connector only answers in the root network namespace, and procmon's socket is not in it: " +
-		"run the collector with hostNetwork: true, or set proc_root to the host's /proc")
-	ErrNoAck = errors.New("the kernel did not acknowledge the process event subscription: " +
-		"the proc connector only serves the initial PID and user namespaces (run the collector with hostPID: true)")
-	ErrNoConnector = errors.New("this kernel has no proc connector (CONFIG_PROC_EVENTS)")
-)
-
 // NewOpener returns an Opener for proc connector sources. Every source it
 // opens shares one sequence tracker, so that a restart's gap is counted.
 func NewOpener(cfg Config) procevent.Opener {

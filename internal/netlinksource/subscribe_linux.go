@@ -14,69 +14,90 @@ import (
 	"github.com/procmon-otel/procmon/internal/kernel"
 )
 
+// open opens a subscribed source: the socket, its group, the subscription
+// and its acknowledgement, each step's refusal turned into its sentence by
+// setupError.
 func open(cfg Config, tr *seqTracker) (*source, error) {
 	sock, nsErr, err := socket(cfg.ProcRoot)
-	switch {
-	case errors.Is(err, unix.EPROTONOSUPPORT):
-		return nil, fmt.Errorf("%w: %w", ErrNoConnector, err)
-	case err != nil:
-		return nil, fmt.Errorf("opening the proc connector socket: %w", err)
+	if errors.Is(err, errNoRootNamespace) {
+		return nil, err
+	}
+	initial, uerr := kernel.InitialUserNS()
+	at := placement{nsErr: nsErr, userNS: uerr == nil && !initial}
+	if err != nil {
+		return nil, setupError(stepSocket, err, at)
 	}
 	s := &source{sock: sock, fd: sock.GetFd(), efd: -1, tr: tr, batch: cfg.Batch, buf: make([]byte, msgBuf), hold: cfg.HoldWait}
-	if err := s.setup(cfg); err != nil {
+	if err := s.setup(cfg, at); err != nil {
 		s.release()
-		if nsErr != nil && errors.Is(err, ErrNotRootNamespace) {
-			return nil, fmt.Errorf("%w: %w", ErrNoRootNamespace, nsErr)
-		}
 		return nil, err
 	}
 	return s, nil
 }
 
-// socket opens a proc connector socket bound to the connector's process
-// event group, non-blocking, in the root network namespace found through
-// procRoot. Where that namespace cannot be entered, the collector may be in
-// it already (it only lacks the right to look at pid 1's namespace, or to
-// enter it): the socket is then opened where the collector is, the
-// subscription tells which it was, and nsErr says why it could not enter.
+// errNoRootNamespace leads the error of a proc_root whose pid 1 has no
+// network namespace to find.
+var errNoRootNamespace = errors.New("finding the root network namespace through proc_root")
+
+// socket opens a proc connector socket, non-blocking and bound to an address
+// of its own, in the root network namespace found through procRoot. Where
+// the collector may not look at that namespace or enter it, it may be in it
+// already: the socket is then opened where the collector is, nsErr says why,
+// and the subscription tells whether it was the root namespace after all.
 func socket(procRoot string) (sock *nl.NetlinkSocket, nsErr, err error) {
 	root, err := kernel.RootNetNS(procRoot)
 	if err != nil {
 		if !errors.Is(err, fs.ErrPermission) {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("%w: %w", errNoRootNamespace, err)
 		}
 		nsErr = err
-		sock, err = nl.Subscribe(unix.NETLINK_CONNECTOR, cnIdxProc)
+		sock, err = openHere()
 		return sock, nsErr, err
 	}
 	defer root.Close()
-	// nl.SubscribeAt moves its thread into root and back, and does not say
-	// when moving back fails. So it runs on a goroutine of its own, which
-	// checks its thread came back before it lets the thread serve others; a
-	// thread that did not stays locked, and Go ends it with the goroutine.
+	// The move into root and back runs on a goroutine of its own, which lets
+	// its thread serve others only once it is back; a thread that could not
+	// move back stays locked, and Go ends it with the goroutine.
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		runtime.LockOSThread()
-		before, _ := netns.Get()
-		defer before.Close()
-		sock, err = nl.SubscribeAt(root, netns.None(), unix.NETLINK_CONNECTOR, cnIdxProc)
-		after, _ := netns.Get()
-		defer after.Close()
-		if before.IsOpen() && after.IsOpen() && after.Equal(before) {
+		here, herr := netns.Get()
+		if herr != nil {
+			runtime.UnlockOSThread()
+			nsErr = fmt.Errorf("reading the collector's network namespace: %w", herr)
+			return
+		}
+		defer here.Close()
+		if here.Equal(root) {
+			sock, err = openHere()
+			runtime.UnlockOSThread()
+			return
+		}
+		if serr := netns.Set(root); serr != nil {
+			runtime.UnlockOSThread()
+			nsErr = fmt.Errorf("entering the root network namespace: %w", serr)
+			return
+		}
+		sock, err = openHere()
+		if netns.Set(here) == nil {
 			runtime.UnlockOSThread()
 		}
 	}()
 	<-done
-	if err == nil || errors.Is(err, unix.EPROTONOSUPPORT) {
-		return sock, nil, err
+	if nsErr != nil {
+		sock, err = openHere()
 	}
-	nsErr = err
-	sock, err = nl.Subscribe(unix.NETLINK_CONNECTOR, cnIdxProc)
 	return sock, nsErr, err
 }
 
-func (s *source) setup(cfg Config) error {
+// openHere opens the socket in the calling thread's network namespace. It
+// joins no group yet: setup does, so that a refusal names its step.
+func openHere() (*nl.NetlinkSocket, error) {
+	return nl.GetNetlinkSocketAt(netns.None(), netns.None(), unix.NETLINK_CONNECTOR)
+}
+
+func (s *source) setup(cfg Config, at placement) error {
 	if cfg.ReceiveBuffer > 0 {
 		// FORCE passes the rmem_max cap when the collector has CAP_NET_ADMIN;
 		// without it the kernel caps SO_RCVBUF at rmem_max.
@@ -94,7 +115,12 @@ func (s *source) setup(cfg Config) error {
 		return fmt.Errorf("creating the proc connector source's wake-up eventfd: %w", err)
 	}
 	s.pfds = [2]unix.PollFd{{Fd: int32(s.fd), Events: unix.POLLIN}, {Fd: int32(s.efd), Events: unix.POLLIN}}
-	return s.subscribe(cfg.AckTimeout)
+	// The kernel multicasts the acknowledgement to the group, so the socket
+	// joins it before it subscribes.
+	if err := unix.SetsockoptInt(s.fd, unix.SOL_NETLINK, unix.NETLINK_ADD_MEMBERSHIP, cnIdxProc); err != nil {
+		return setupError(stepJoin, err, at)
+	}
+	return s.subscribe(cfg.AckTimeout, at)
 }
 
 // subscribe sends PROC_CN_MCAST_LISTEN and waits for the kernel's
@@ -102,21 +128,21 @@ func (s *source) setup(cfg Config) error {
 // per-socket event filter: filtered-out events still advance the per-CPU
 // sequence numbers, so with a filter a gap would no longer mean a loss, and
 // exact loss accounting matters more here than the filter's saving.
-func (s *source) subscribe(timeout time.Duration) error {
+func (s *source) subscribe(timeout time.Duration, at placement) error {
 	seq := uint32(time.Now().UnixNano()) // any number; the kernel ignores it
 	ack := s.port                        // our port id: tells our acknowledgement from others'
-	if err := subscribeError(s.send(nl.PROC_CN_MCAST_LISTEN, seq, ack)); err != nil {
-		return err
+	if err := s.send(nl.PROC_CN_MCAST_LISTEN, seq, ack); err != nil {
+		return setupError(stepSend, err, at)
 	}
 	deadline := time.Now().Add(timeout)
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return fmt.Errorf("%w (waited %s)", ErrNoAck, timeout)
+			return setupError(stepAck, ackTimeout(timeout), at)
 		}
 		ready, err := s.wait(left)
 		if err != nil {
-			return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
+			return setupError(stepAck, err, at)
 		}
 		if !ready {
 			continue
@@ -128,7 +154,7 @@ func (s *source) subscribe(timeout time.Duration) error {
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("waiting for the subscription's acknowledgement: %w", err)
+			return setupError(stepAck, err, at)
 		}
 		msg := s.buf[:n]
 		if len(msg) == 0 {
@@ -138,38 +164,15 @@ func (s *source) subscribe(timeout time.Duration) error {
 		// The kernel answers with ack+1; the sequence number is not ours on
 		// kernels that number acknowledgements like events.
 		if derr == nil && h.isAck && h.ack == ack+1 {
-			return ackError(unix.Errno(h.ackErr))
+			if h.ackErr != 0 {
+				return setupError(stepAck, fmt.Errorf("%w: %w", errRefused, unix.Errno(h.ackErr)), at)
+			}
+			return nil
 		}
 		// Another listener's events, or its acknowledgement: keep them for
 		// the first Receive, so nothing read here is lost.
 		s.pending = append(s.pending, append([]byte(nil), msg...))
 	}
-}
-
-// subscribeError turns the error of sending the subscription into its
-// sentence: the kernel refuses it without CAP_NET_ADMIN (before 6.6) and
-// outside the root network namespace.
-func subscribeError(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		return fmt.Errorf("%w: %w", ErrPermission, err)
-	case errors.Is(err, unix.ECONNREFUSED):
-		return fmt.Errorf("%w: %w", ErrNotRootNamespace, err)
-	}
-	return fmt.Errorf("subscribing to the proc connector: %w", err)
-}
-
-// ackError turns the errno of the kernel's acknowledgement into an error.
-func ackError(errno unix.Errno) error {
-	switch errno {
-	case 0:
-		return nil
-	case unix.EPERM, unix.EACCES:
-		return fmt.Errorf("%w: %w", ErrPermission, errno)
-	}
-	return fmt.Errorf("the kernel refused the process event subscription: %w", errno)
 }
 
 // send writes one proc connector control message: op, with seq and ack in

@@ -722,6 +722,30 @@ func TestStartReportsSetupFailure(t *testing.T) {
 	require.NoError(t, logs.Shutdown(context.Background()))
 }
 
+// TestStartNamesBothSources: when source: auto fell back to netlink because
+// eBPF cannot run, and netlink cannot either, Start's error says why of each.
+func TestStartNamesBothSources(t *testing.T) {
+	cfg := createDefaultConfig()
+	cfg.ProcRoot = t.TempDir()
+	cfg.ReaderPriority = priorityNormal
+	noBPF := errors.New("the eBPF source needs CAP_BPF and CAP_PERFMON")
+	noNetlink := errors.New("subscribing needs CAP_NET_ADMIN")
+	f := newFactory(func(*Config, *zap.Logger) (eventSource, error) {
+		return eventSource{
+			name: sourceNetlink, why: "the eBPF source cannot run here: " + noBPF.Error(), notEBPF: noBPF,
+			open: func() (procevent.Source, error) { return nil, noNetlink },
+		}, nil
+	})
+	logs, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	err = logs.Start(context.Background(), componenttest.NewNopHost())
+	require.ErrorIs(t, err, noBPF)
+	require.ErrorIs(t, err, noNetlink)
+	require.EqualError(t, err, "procmon: neither event source can run here: "+
+		"eBPF: the eBPF source needs CAP_BPF and CAP_PERFMON; netlink: subscribing needs CAP_NET_ADMIN")
+	require.NoError(t, logs.Shutdown(context.Background()))
+}
+
 func TestStartRefusesMissingProcRoot(t *testing.T) {
 	cfg := createDefaultConfig()
 	cfg.ProcRoot = filepath.Join(t.TempDir(), "nope")

@@ -13,8 +13,11 @@ type eventSource struct {
 	// metrics' procmon.source and ObsReport's transport.
 	name string
 	// why says why source: auto chose it; empty when the config named it.
-	why  string
-	open procevent.Opener
+	why string
+	// notEBPF is why source: auto could not take the eBPF source, when it
+	// fell back to netlink for that reason: Start's error then names both.
+	notEBPF error
+	open    procevent.Opener
 	// readerSetup runs on the reader's thread before its first event; nil
 	// for none.
 	readerSetup func()

@@ -55,6 +55,7 @@ func chooseSource(cfg *Config, logger *zap.Logger) (eventSource, error) {
 	src, err := ebpf.open()
 	if err != nil {
 		netlink.why = "the eBPF source cannot run here: " + err.Error()
+		netlink.notEBPF = err
 		return netlink, nil
 	}
 	ebpf.why = "the kernel and the collector's privileges allow it"
@@ -125,7 +126,7 @@ var capabilityCosts = []capabilityCost{
 	{[]uint{kernel.CapSysPtrace}, "CAP_SYS_PTRACE", "", "other users' executables and working directories cannot be read from /proc"},
 	{[]uint{kernel.CapSysNice}, "CAP_SYS_NICE", sourceNetlink, "the reader thread cannot be given a raised priority, so more short-lived processes go unnamed"},
 	{[]uint{kernel.CapSysAdmin}, "CAP_SYS_ADMIN", sourceNetlink, "the root network namespace cannot be entered from another one"},
-	{[]uint{kernel.CapNetAdmin}, "CAP_NET_ADMIN", sourceNetlink, "kernels before 6.6 refuse the subscription, and the receive buffer is capped at net.core.rmem_max"},
+	{[]uint{kernel.CapNetAdmin}, "CAP_NET_ADMIN", sourceNetlink, "the receive buffer is capped at net.core.rmem_max"},
 }
 
 // logMissingCapabilities says once, at start, which capabilities the source

@@ -162,7 +162,7 @@ func TestDaemonSetIsTheAgent(t *testing.T) {
 	require.NotNil(t, c.SecurityContext)
 	require.NotNil(t, c.SecurityContext.Capabilities)
 	require.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
-	require.ElementsMatch(t, []corev1.Capability{"SYS_PTRACE", "BPF", "PERFMON", "SYS_NICE"}, c.SecurityContext.Capabilities.Add)
+	require.ElementsMatch(t, []corev1.Capability{"SYS_PTRACE", "BPF", "PERFMON", "NET_ADMIN", "SYS_NICE"}, c.SecurityContext.Capabilities.Add)
 	require.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
 
 	mounts := map[string]corev1.VolumeMount{}

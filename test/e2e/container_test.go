@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
+	appsv1 "k8s.io/api/apps/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/procmon-otel/procmon/internal/testutil"
 )
@@ -24,8 +26,25 @@ import (
 // image is what `make image` builds.
 const image = "localhost/otelcol-procmon:latest"
 
-// agentCaps are the capabilities deploy/kubernetes/daemonset.yaml grants.
-var agentCaps = []string{"SYS_PTRACE", "BPF", "PERFMON", "SYS_NICE"}
+// agentCaps returns the capabilities that deploy/kubernetes/daemonset.yaml
+// adds to its container, which the agent's container here gets too.
+func agentCaps(t *testing.T) []string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "deploy", "kubernetes", "daemonset.yaml"))
+	require.NoError(t, err)
+	var ds appsv1.DaemonSet
+	require.NoError(t, yaml.Unmarshal(raw, &ds))
+	containers := ds.Spec.Template.Spec.Containers
+	require.Len(t, containers, 1)
+	sc := containers[0].SecurityContext
+	require.True(t, sc != nil && sc.Capabilities != nil, "the DaemonSet's container names its capabilities")
+	var caps []string
+	for _, c := range sc.Capabilities.Add {
+		caps = append(caps, string(c))
+	}
+	require.NotEmpty(t, caps)
+	return caps
+}
 
 // workloadCommands are what the workload container runs, one after another,
 // each as its own process: argv of each. Paths, so that the shell execs them
@@ -167,7 +186,7 @@ func startAgent(t *testing.T, endpoint, seccomp string) string {
 	if seccomp != "" {
 		args = append(args, "--security-opt=seccomp="+seccomp)
 	}
-	for _, c := range agentCaps {
+	for _, c := range agentCaps(t) {
 		args = append(args, "--cap-add="+c)
 	}
 	podman(t, append(args, image)...)
