@@ -7,9 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// capNetAdmin is CAP_NET_ADMIN's number (linux/capability.h).
-const capNetAdmin = 12
-
 // ConnectorAdmitsUnprivileged reports whether this kernel lets a process
 // without CAP_NET_ADMIN join the proc connector's process event group, which
 // kernels and their security modules answer differently. It asks the kernel
@@ -33,7 +30,7 @@ func ConnectorAdmitsUnprivileged(t testing.TB) bool {
 			ch <- answer{err: err, what: "capget"}
 			return
 		}
-		data[0].Effective &^= 1 << capNetAdmin
+		data[0].Effective &^= 1 << unix.CAP_NET_ADMIN
 		if err := unix.Capset(&hdr, &data[0]); err != nil {
 			ch <- answer{err: err, what: "capset"}
 			return

@@ -146,13 +146,12 @@ func (r *procmonReceiver) start(host component.Host) error {
 	switch {
 	case errors.Is(err, procmon.ErrScan):
 		r.set.Logger.Warn("procmon could not report the processes already running", zap.Error(err))
-	case err != nil && src.notEBPF != nil:
-		r.mon.Stop()
-		r.mon = nil
-		return fmt.Errorf("procmon: neither event source can run here: eBPF: %w; netlink: %w", src.notEBPF, err)
 	case err != nil:
 		r.mon.Stop()
 		r.mon = nil
+		if src.notEBPF != nil {
+			return fmt.Errorf("procmon: neither event source can run here: eBPF: %w; netlink: %w", src.notEBPF, err)
+		}
 		return fmt.Errorf("procmon: %w", err)
 	}
 
