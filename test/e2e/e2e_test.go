@@ -311,6 +311,20 @@ func launch(t *testing.T, cmd *exec.Cmd, endpoint, source string) *collector {
 	return c
 }
 
+// failedAtStart waits up to 15s for a collector that cannot start to exit,
+// fails t unless it exited non-zero, and returns what it printed; lacking
+// says what it runs without.
+func failedAtStart(t *testing.T, col *collector, lacking string) string {
+	t.Helper()
+	select {
+	case <-col.exited:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the collector did not fail within 15s %s:\n%s", lacking, col.out.String())
+	}
+	require.NotZero(t, col.cmd.ProcessState.ExitCode(), "a collector that stops at start must fail")
+	return col.out.String()
+}
+
 // hasExited reports whether the collector process has ended.
 func (c *collector) hasExited() bool {
 	select {
